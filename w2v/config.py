@@ -1,0 +1,141 @@
+"""Every hyperparameter of w2v, its default and its allowed range, in one place.
+
+The config is saved with the model (as JSON), so a loaded model says exactly how it
+was trained. Names follow gensim and word2vec C where those exist.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+OPTIMIZERS = ("adam", "sgd")
+ENCODING_ERRORS = ("strict", "replace", "ignore")
+
+
+def _param(default, help):
+    """A config field with its command-line help text kept next to its default."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class Config:
+    # Model shape
+    vector_size: int = _param(100, "dimensions of each word vector")
+    window: int = _param(5, "max context words each side; shrunk at random per position")
+    negative: int = _param(5, "negative samples per target word")
+    ns_exponent: float = _param(0.75, "negatives are drawn from unigram counts ** ns_exponent")
+    cbow_mean: bool = _param(True, "average the context rows (False: sum them)")
+
+    # Vocabulary and corpus
+    min_count: int = _param(5, "words seen fewer times are dropped")
+    max_vocab_size: Optional[int] = _param(None, "prune rare words while counting, as word2vec does")
+    max_final_vocab: Optional[int] = _param(None, "keep only this many most frequent words")
+    sample: float = _param(1e-3, "subsampling threshold for frequent words (0: off)")
+    max_sentence_length: int = _param(10000, "longer lines are split into pieces of this many words")
+    encoding: str = _param("utf-8", "text encoding of corpus files")
+    encoding_errors: str = _param("strict", "what to do with bytes that are not valid `encoding`")
+
+    # Optimisation
+    optimizer: str = _param("adam", "\"adam\": lazy (sparse) Adam; \"sgd\": word2vec's SGD")
+    epochs: int = _param(5, "passes over the corpus")
+    lr: float = _param(0.01, "adam: learning rate at the start, decayed linearly to min_lr")
+    min_lr: float = _param(0.0001, "adam: learning rate at the end of training")
+    beta1: float = _param(0.9, "adam: decay of the first moment")
+    beta2: float = _param(0.999, "adam: decay of the second moment")
+    eps: float = _param(1e-8, "adam: added to the root of the second moment")
+    batch_words: int = _param(100, "adam: windows per optimizer step (gradients summed per row)")
+    alpha: float = _param(0.05, "sgd: learning rate at the start, decayed linearly to min_alpha")
+    min_alpha: float = _param(0.0001, "sgd: learning rate at the end of training")
+
+    # Execution
+    workers: Optional[int] = _param(None, "training threads; None: all cores")
+    seed: int = _param(1, "seed of the initial vectors and of every thread's RNG (seed + thread id)")
+    chunk_words: int = _param(10000, "words a thread trains per call into the core (progress granularity)")
+
+    def __post_init__(self):
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> "Config":
+        def need(cond, name, allowed):
+            if not cond:
+                raise ValueError(f"{name}={getattr(self, name)!r} is out of range: {allowed}")
+
+        def is_int(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an integer, got {value!r}")
+
+        def is_num(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"{name}={value!r} is out of range: must be finite")
+
+        for name in ("vector_size", "window", "negative", "min_count", "max_sentence_length",
+                     "epochs", "batch_words", "chunk_words", "seed"):
+            is_int(name)
+        for name in ("ns_exponent", "sample", "lr", "min_lr", "beta1", "beta2", "eps",
+                     "alpha", "min_alpha"):
+            is_num(name)
+        need(self.vector_size >= 1, "vector_size", "must be >= 1")
+        need(self.window >= 1, "window", "must be >= 1")
+        need(self.negative >= 0, "negative", "must be >= 0")
+        need(self.min_count >= 1, "min_count", "must be >= 1")
+        need(self.max_sentence_length >= 1, "max_sentence_length", "must be >= 1")
+        need(self.sample >= 0, "sample", "must be >= 0 (0 turns subsampling off)")
+        need(self.epochs >= 1, "epochs", "must be >= 1")
+        need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
+        need(self.lr > 0, "lr", "must be > 0")
+        need(0 <= self.min_lr <= self.lr, "min_lr", f"must be in [0, lr={self.lr}]")
+        need(0 <= self.beta1 < 1, "beta1", "must be in [0, 1)")
+        need(0 <= self.beta2 < 1, "beta2", "must be in [0, 1)")
+        need(self.eps > 0, "eps", "must be > 0")
+        need(self.batch_words >= 1, "batch_words", "must be >= 1")
+        need(self.alpha > 0, "alpha", "must be > 0")
+        need(0 <= self.min_alpha <= self.alpha, "min_alpha", f"must be in [0, alpha={self.alpha}]")
+        need(self.chunk_words >= 1, "chunk_words", "must be >= 1")
+        need(0 <= self.seed < 2**63, "seed", "must be in [0, 2**63)")
+        need(isinstance(self.cbow_mean, bool), "cbow_mean", "True or False")
+        need(self.encoding_errors in ENCODING_ERRORS, "encoding_errors", f"one of {ENCODING_ERRORS}")
+        for name in ("max_vocab_size", "max_final_vocab", "workers"):
+            value = getattr(self, name)
+            if value is not None:
+                is_int(name)
+                need(value >= 1, name, "must be >= 1 (or None for no limit)"
+                     if name != "workers" else "must be >= 1 (or None for all cores)")
+        if self.max_vocab_size is not None:
+            need(self.max_vocab_size >= 2, "max_vocab_size", "must be >= 2")
+        return self
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def resolved_workers(self) -> int:
+        """Threads to train with: `workers`, or every core this process may use."""
+        if self.workers is not None:
+            return self.workers
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+
+    def replace(self, **changes) -> "Config":
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Config":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+        return cls(**values)

@@ -1,0 +1,297 @@
+"""Reading a corpus and turning it into the compact id stream the trainer uses.
+
+A corpus is a text file (plain, .gz, .bz2 or .xz; one sentence per line, tokens split
+on whitespace) or any iterable of token lists. It is tokenised once: the result is a
+`Corpus`, an int32 array of word ids plus the offsets where sentences start, so later
+epochs never touch text again. Lines longer than `max_sentence_length` are split into
+consecutive pieces (never truncated) and the number of splits is reported.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import itertools
+import logging
+import lzma
+import os
+from array import array
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from w2v.config import Config
+from w2v.vocab import Vocab, prune_counts
+
+logger = logging.getLogger(__name__)
+
+BLOCK_CHARS = 1 << 22        # characters read from a file at a time
+BATCH_TOKENS = 1 << 20       # tokens converted to ids at a time
+PRUNE_CHECK_TOKENS = 10000   # with max_vocab_size, the vocabulary is checked this often
+
+
+class CorpusError(ValueError):
+    """The corpus cannot be read or is unusable; the message names the file and the problem."""
+
+
+@dataclass
+class CorpusStats:
+    source: str
+    lines: int = 0            # lines (sentences) read
+    tokens: int = 0           # tokens read, in the vocabulary or not
+    kept_tokens: int = 0      # tokens of vocabulary words: the length of the id stream
+    lines_split: int = 0      # lines longer than max_sentence_length ...
+    extra_pieces: int = 0     # ... and the pieces their splits added
+    vocab_prunes: int = 0     # times max_vocab_size made the counter drop rare words
+
+    def summary(self) -> str:
+        text = (f"{self.source}: {self.lines:,} lines, {self.tokens:,} tokens, "
+                f"{self.kept_tokens:,} in vocabulary")
+        if self.lines_split:
+            text += (f"; {self.lines_split:,} lines longer than max_sentence_length split "
+                     f"into {self.lines_split + self.extra_pieces:,} pieces")
+        if self.vocab_prunes:
+            text += f"; vocabulary pruned {self.vocab_prunes} times to stay under max_vocab_size"
+        return text
+
+
+@dataclass
+class Corpus:
+    """A tokenised corpus: word ids, and where each sentence starts (plus a final end)."""
+    ids: np.ndarray              # int32, every id in [0, vocab_size)
+    sentence_starts: np.ndarray  # int64, n_sentences + 1 offsets into ids, from 0 to len(ids)
+    stats: CorpusStats
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.sentence_starts) - 1
+
+    @property
+    def n_words(self) -> int:
+        return len(self.ids)
+
+
+# ------------------------------------------------------------------------ reading
+def open_text(path, encoding: str = "utf-8", errors: str = "strict") -> io.TextIOBase:
+    """Open a corpus file for reading text, decompressing .gz, .bz2 and .xz."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"corpus file not found: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"corpus path is a directory, not a file: {path}")
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(
+        os.path.splitext(path)[1].lower())
+    try:
+        raw = opener(path, "rb") if opener else open(path, "rb", buffering=1 << 20)
+    except PermissionError:
+        raise PermissionError(f"corpus file not readable (permission denied): {path}") from None
+    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="\n")
+
+
+def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str], List[int]]]:
+    """Yield (tokens, line_ends): line_ends index into tokens where a line closes.
+
+    A line may run across batches (text8 is one 100 MB line); it is closed only by a
+    newline or the end of the file.
+    """
+    tokens: List[str] = []
+    ends: List[int] = []
+    carry = ""               # a token possibly cut by the block boundary
+    line_open = False        # tokens were added since the last line end
+    lines_done = 0
+    with open_text(path, encoding, errors) as f:
+        while True:
+            try:
+                block = f.read(BLOCK_CHARS)
+            except UnicodeDecodeError as e:
+                raise CorpusError(
+                    f"{os.fspath(path)}: bytes that are not valid {encoding} near line "
+                    f"{lines_done + len(ends) + 1} ({e.reason}); pass encoding_errors='replace' "
+                    f"or 'ignore' to read it anyway") from None
+            except (EOFError, OSError, lzma.LZMAError) as e:
+                raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
+            if not block:
+                break
+            block = carry + block
+            carry = ""
+            lines = block.split("\n")
+            for line in lines[:-1]:
+                tokens.extend(line.split())
+                ends.append(len(tokens))
+                line_open = False
+            tail = lines[-1]
+            if tail:
+                parts = tail.split()
+                if parts and not tail[-1].isspace():
+                    carry = parts.pop()
+                if parts:
+                    tokens.extend(parts)
+                    line_open = True
+            if len(tokens) >= BATCH_TOKENS:
+                lines_done += len(ends)
+                yield tokens, ends
+                tokens, ends = [], []
+    if carry:
+        tokens.append(carry)
+        line_open = True
+    if line_open:
+        ends.append(len(tokens))
+    yield tokens, ends
+
+
+def _iterable_batches(sentences) -> Iterator[Tuple[List[str], List[int]]]:
+    tokens: List[str] = []
+    ends: List[int] = []
+    for number, sentence in enumerate(sentences):
+        if isinstance(sentence, (str, bytes)):
+            raise TypeError(
+                f"corpus item {number} is a {type(sentence).__name__}, not a list of tokens; "
+                f"pass a file path to read a file, or split each line into tokens")
+        tokens.extend(sentence)
+        ends.append(len(tokens))
+        if len(tokens) >= BATCH_TOKENS:
+            _check_tokens(tokens)
+            yield tokens, ends
+            tokens, ends = [], []
+    _check_tokens(tokens)
+    yield tokens, ends
+
+
+def _check_tokens(tokens: List[str]) -> None:
+    types = set(map(type, tokens))
+    if types - {str}:
+        bad = next(t for t in tokens if type(t) is not str)
+        raise TypeError(f"tokens must be str, got {type(bad).__name__} {bad!r}")
+
+
+def _is_path(source) -> bool:
+    return isinstance(source, (str, bytes, os.PathLike))
+
+
+def _batches(source, config: Config):
+    if _is_path(source):
+        return _file_batches(source, config.encoding, config.encoding_errors)
+    return _iterable_batches(source)
+
+
+def _source_name(source) -> str:
+    return os.fspath(source) if _is_path(source) else f"<{type(source).__name__} of sentences>"
+
+
+# ----------------------------------------------------------------------- building
+def build_corpus(source, config: Config, vocab: Optional[Vocab] = None) -> Tuple[Corpus, Vocab]:
+    """Tokenise `source` once and return (corpus, vocab).
+
+    With no `vocab` one is built (exact counts, min_count, max_vocab_size pruning,
+    max_final_vocab); with one, words outside it are dropped from the id stream.
+    """
+    if isinstance(source, Corpus):
+        if vocab is None:
+            raise ValueError("a prepared Corpus needs the Vocab it was built with")
+        return source, vocab
+    stats = CorpusStats(_source_name(source))
+    if vocab is None and config.max_vocab_size is None:
+        ids, line_ends, vocab = _count_and_encode(source, config, stats)
+    else:
+        if vocab is None:
+            if not _is_path(source) and iter(source) is source:
+                raise TypeError("max_vocab_size needs two passes over the corpus: pass a file "
+                                "path or a list, not a one-shot iterator")
+            vocab = _count_with_pruning(source, config, stats)
+            stats = CorpusStats(stats.source, vocab_prunes=stats.vocab_prunes)
+        ids, line_ends = _encode(source, config, vocab, stats)
+    if len(vocab) == 0:
+        raise CorpusError(
+            f"{stats.source}: empty vocabulary: no word occurs at least min_count="
+            f"{config.min_count} times in {stats.tokens:,} tokens")
+    corpus = _compact(ids, line_ends, config.max_sentence_length, stats)
+    logger.info(stats.summary())
+    return corpus, vocab
+
+
+def _count_and_encode(source, config: Config, stats: CorpusStats):
+    """One pass: give every new word a provisional id, count by bincount, then remap."""
+    provisional = defaultdict()
+    provisional.default_factory = itertools.count().__next__
+    chunks, line_ends = [], array("q")
+    for tokens, ends in _batches(source, config):
+        chunks.append(np.fromiter(map(provisional.__getitem__, tokens), dtype=np.int32,
+                                  count=len(tokens)))
+        line_ends.extend(stats.tokens + e for e in ends)
+        stats.tokens += len(tokens)
+        if len(provisional) >= 2**31 - 1:
+            raise CorpusError(f"{stats.source}: more than 2**31 - 2 distinct words; "
+                              f"set max_vocab_size")
+    stats.lines = len(line_ends)
+    ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+    del chunks
+    words = list(provisional)             # insertion order == provisional id order
+    counts = np.bincount(ids, minlength=len(words))
+    vocab = Vocab.from_counts(words, counts, config.min_count, config.max_final_vocab)
+    remap = np.full(len(words), -1, dtype=np.int32)
+    remap[[provisional[w] for w in vocab.index_to_key]] = np.arange(len(vocab), dtype=np.int32)
+    np.take(remap, ids, out=ids)
+    return ids, np.frombuffer(line_ends, dtype=np.int64), vocab
+
+
+def _count_with_pruning(source, config: Config, stats: CorpusStats) -> Vocab:
+    """word2vec's counting with a bounded dictionary: when it holds more than
+    max_vocab_size words, drop those counted <= min_reduce so far (min_reduce = 1, 2, ...)."""
+    counts: Counter = Counter()
+    min_reduce = 1
+    for tokens, ends in _batches(source, config):
+        for start in range(0, len(tokens), PRUNE_CHECK_TOKENS):
+            counts.update(tokens[start:start + PRUNE_CHECK_TOKENS])
+            while len(counts) > config.max_vocab_size:
+                prune_counts(counts, min_reduce + 1)
+                min_reduce += 1
+                stats.vocab_prunes += 1
+    if stats.vocab_prunes:
+        logger.warning("%s: vocabulary pruned %d times to stay under max_vocab_size=%d; counts "
+                       "of words seen <= %d times before a prune are lower bounds", stats.source,
+                       stats.vocab_prunes, config.max_vocab_size, min_reduce)
+    words = list(counts)
+    return Vocab.from_counts(words, [counts[w] for w in words], config.min_count,
+                             config.max_final_vocab)
+
+
+def _encode(source, config: Config, vocab: Vocab, stats: CorpusStats):
+    """Map tokens to the ids of a fixed vocabulary, -1 for words outside it."""
+    get = vocab.key_to_index.get
+    chunks, line_ends = [], array("q")
+    for tokens, ends in _batches(source, config):
+        chunks.append(np.fromiter(map(get, tokens, itertools.repeat(-1)), dtype=np.int32,
+                                  count=len(tokens)))
+        line_ends.extend(stats.tokens + e for e in ends)
+        stats.tokens += len(tokens)
+    stats.lines = len(line_ends)
+    ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
+    return ids, np.frombuffer(line_ends, dtype=np.int64)
+
+
+def _compact(ids: np.ndarray, line_ends: np.ndarray, max_sentence_length: int,
+             stats: CorpusStats) -> Corpus:
+    """Drop out-of-vocabulary ids (-1) and empty lines; split long lines into pieces."""
+    dropped = np.flatnonzero(ids < 0)
+    if dropped.size:
+        ids = ids[ids >= 0]
+        line_ends = line_ends - np.searchsorted(dropped, line_ends, side="left")
+    line_starts = np.concatenate(([0], line_ends[:-1])).astype(np.int64)
+    lengths = line_ends - line_starts
+    nonempty = lengths > 0
+    line_starts, lengths = line_starts[nonempty], lengths[nonempty]
+    pieces = (lengths + max_sentence_length - 1) // max_sentence_length
+    stats.lines_split = int(np.count_nonzero(pieces > 1))
+    stats.extra_pieces = int(pieces.sum() - pieces.size)
+    stats.kept_tokens = int(ids.size)
+    first_piece = np.cumsum(pieces) - pieces
+    piece_index = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(first_piece, pieces)
+    starts = np.repeat(line_starts, pieces) + piece_index * max_sentence_length
+    sentence_starts = np.concatenate((starts, [ids.size])).astype(np.int64)
+    if stats.lines_split:
+        logger.warning("%s: %d lines longer than max_sentence_length=%d words were split into "
+                       "%d pieces (nothing dropped)", stats.source, stats.lines_split,
+                       max_sentence_length, stats.lines_split + stats.extra_pieces)
+    return Corpus(np.ascontiguousarray(ids, dtype=np.int32), sentence_starts, stats)

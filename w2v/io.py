@@ -1,0 +1,118 @@
+"""Files: the native model format and word2vec C's vector formats.
+
+The native format is an uncompressed .npz (a zip of .npy arrays) plus one JSON
+document, written atomically and read with allow_pickle=False: loading a model never
+runs code from the file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from typing import Dict, Sequence
+
+import numpy as np
+
+MODEL_FORMAT = "w2v-model"
+MODEL_FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model or vector file is unreadable, truncated, inconsistent or of a newer format."""
+
+
+@contextmanager
+def atomic_write(path, mode: str = "wb"):
+    """Write to a temporary file beside `path`, fsync, then rename over `path`."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ------------------------------------------------------------------- native model
+def encode_words(words: Sequence[str]):
+    """Words as one UTF-8 byte array plus the end offset of each word."""
+    encoded = [w.encode("utf-8") for w in words]
+    ends = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
+
+
+def decode_words(blob: np.ndarray, ends: np.ndarray, path) -> list:
+    if ends.ndim != 1 or (ends.size and (ends[-1] != blob.size or np.any(np.diff(ends) < 0)
+                                          or ends[0] < 0)):
+        raise ModelFileError(f"{path}: word offsets do not match the word data")
+    data = blob.tobytes()
+    starts = np.concatenate(([0], ends[:-1]))
+    try:
+        return [data[s:e].decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]
+    except UnicodeDecodeError as e:
+        raise ModelFileError(f"{path}: a vocabulary word is not valid UTF-8 ({e})") from None
+
+
+def save_arrays(path, arrays: Dict[str, np.ndarray], meta: dict) -> None:
+    meta = dict(meta, format=MODEL_FORMAT, format_version=MODEL_FORMAT_VERSION)
+    payload = dict(arrays)
+    payload["meta_json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **payload)
+
+
+def load_arrays(path):
+    """(arrays, meta) from a native model file, validated for format and version."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"model path is a directory: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"model file not found: {path}") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+        raise ModelFileError(f"{path}: not a readable w2v model file ({e})") from None
+    if "meta_json" not in arrays:
+        raise ModelFileError(f"{path}: not a w2v model file (no metadata)")
+    try:
+        meta = json.loads(arrays.pop("meta_json").tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{path}: corrupted metadata ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise ModelFileError(f"{path}: not a w2v model file")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
+        raise ModelFileError(f"{path}: model format version {version!r} is newer than this w2v "
+                             f"reads ({MODEL_FORMAT_VERSION}); upgrade w2v")
+    return arrays, meta
+
+
+# -------------------------------------------------------------- word2vec C formats
+def save_word2vec_format(path, words: Sequence[str], vectors: np.ndarray, binary: bool = True) -> None:
+    """Write vectors as word2vec C does: a "count dims" header line, then per word
+    `word` + space + dims float32 (binary, then a newline) or %f-style text."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
+    for word in words:
+        if not word or any(ch.isspace() for ch in word):
+            raise ValueError(f"word {word!r} cannot be written: empty or contains whitespace")
+    with atomic_write(path) as f:
+        f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode("utf-8"))
+        little = vectors.astype("<f4", copy=False)
+        for word, row in zip(words, little):
+            if binary:
+                f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            else:
+                f.write((word + " " + " ".join(f"{x:.6f}" for x in row) + "\n").encode("utf-8"))

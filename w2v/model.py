@@ -1,0 +1,202 @@
+"""Word2Vec: the model (vocabulary, W_in, W_out, optimizer state, config) and its API."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from w2v.config import Config
+from w2v.corpus import Corpus, build_corpus
+from w2v.io import ModelFileError, decode_words, encode_words, load_arrays, save_arrays
+from w2v.trainer import Trainer
+from w2v.vectors import WordVectors
+from w2v.vocab import Vocab
+
+MOMENT_NAMES = ("adam_m_in", "adam_v_in", "adam_m_out", "adam_v_out")
+
+
+class Word2Vec:
+    """CBOW word2vec with negative sampling.
+
+        model = Word2Vec("corpus.txt", vector_size=100, epochs=5)   # builds vocab, trains
+        model.most_similar("king")
+
+    `word_vecs` is W_in itself: the array the optimizer updates in place.
+    """
+
+    def __init__(self, corpus=None, *, config: Optional[Config] = None, progress: bool = True,
+                 callbacks: Sequence[Callable] = (), **params):
+        if config is None:
+            config = Config(**params)
+        elif params:
+            config = config.replace(**params)
+        self.config = config
+        self.vocab: Optional[Vocab] = None
+        self.corpus: Optional[Corpus] = None     # the id stream of the last corpus prepared
+        self.W_in: Optional[np.ndarray] = None
+        self.W_out: Optional[np.ndarray] = None
+        self.moments: Optional[dict] = None       # Adam moments, shaped like W_in / W_out
+        self.adam_step = 0                        # Adam steps taken (bias correction)
+        self.train_runs = 0
+        self.history: list = []                   # one dict of EpochStats per epoch trained
+        self.last_report = None
+        self._wv: Optional[WordVectors] = None
+        if corpus is not None:
+            self.build_vocab(corpus)
+            self.train(progress=progress, callbacks=callbacks)
+
+    # ---------------------------------------------------------------- training
+    def build_vocab(self, corpus) -> "Word2Vec":
+        """Read the corpus once: vocabulary, counts and id stream; fresh weights."""
+        self.corpus, self.vocab = build_corpus(corpus, self.config)
+        self._init_weights()
+        return self
+
+    def _init_weights(self) -> None:
+        rng = np.random.default_rng(self.config.seed)
+        n, dim = len(self.vocab), self.config.vector_size
+        self.W_in = rng.random((n, dim), dtype=np.float32)
+        self.W_in -= 0.5
+        self.W_in /= dim                       # word2vec's init: uniform in [-0.5, 0.5) / dim
+        self.W_out = np.zeros((n, dim), dtype=np.float32)
+        self.moments = None
+        if self.config.optimizer == "adam":
+            self.moments = {name: np.zeros((n, dim), dtype=np.float32) for name in MOMENT_NAMES}
+        self.adam_step = 0
+        self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
+                               self.vocab.key_to_index)
+
+    def adam_moments(self):
+        return None if self.moments is None else tuple(self.moments[n] for n in MOMENT_NAMES)
+
+    def train(self, corpus=None, *, epochs: Optional[int] = None, progress: bool = True,
+              callbacks: Sequence[Callable] = ()) -> "Word2Vec":
+        """Train on `corpus` (default: the one given to build_vocab) for `epochs` passes.
+
+        callbacks are called as f(model, epoch_stats) after each epoch. The figures of
+        the run are in `model.last_report`.
+        """
+        if self.vocab is None:
+            raise RuntimeError("build_vocab(corpus) first: the model has no vocabulary")
+        if corpus is not None:
+            self.corpus, _ = build_corpus(corpus, self.config, vocab=self.vocab)
+        if self.corpus is None:
+            raise ValueError("no corpus to train on: pass one to train()")
+        return Trainer(self, self.corpus, epochs=epochs, progress=progress,
+                       callbacks=callbacks).train()
+
+    def vectors_changed(self) -> None:
+        if self._wv is not None:
+            self._wv.invalidate()
+
+    # ----------------------------------------------------------------- vectors
+    @property
+    def word_vecs(self) -> np.ndarray:
+        """The word vectors: W_in itself, not a copy."""
+        return self.W_in
+
+    @property
+    def wv(self) -> WordVectors:
+        if self._wv is None:
+            raise RuntimeError("the model has no vocabulary yet: call build_vocab() or train()")
+        return self._wv
+
+    @property
+    def index_to_key(self):
+        return self.wv.index_to_key
+
+    @property
+    def key_to_index(self):
+        return self.wv.key_to_index
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.vocab.counts
+
+    def __len__(self) -> int:
+        return 0 if self.vocab is None else len(self.vocab)
+
+    def __contains__(self, word) -> bool:
+        return self.vocab is not None and word in self.vocab
+
+    def __getitem__(self, keys):
+        return self.wv[keys]
+
+    def vector(self, key):
+        return self.wv.vector(key)
+
+    def count(self, word: str) -> int:
+        return self.wv.count(word)
+
+    def similarity(self, a, b) -> float:
+        return self.wv.similarity(a, b)
+
+    def most_similar(self, positive=(), negative=(), topn: int = 10, restrict_vocab=None):
+        return self.wv.most_similar(positive, negative, topn, restrict_vocab)
+
+    def analogy(self, a, b, c, topn: int = 1):
+        return self.wv.analogy(a, b, c, topn)
+
+    def doesnt_match(self, words):
+        return self.wv.doesnt_match(words)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (f"Word2Vec(vocab={len(self)}, vector_size={c.vector_size}, "
+                f"optimizer={c.optimizer!r}, epochs_trained={len(self.history)})")
+
+    # -------------------------------------------------------------- save / load
+    def save(self, path) -> None:
+        """Everything needed to query or continue training, without pickle, atomically."""
+        if self.vocab is None:
+            raise RuntimeError("nothing to save: the model has no vocabulary")
+        blob, ends = encode_words(self.vocab.index_to_key)
+        arrays = {"W_in": self.W_in, "W_out": self.W_out, "counts": self.vocab.counts,
+                  "words_utf8": blob, "word_ends": ends}
+        if self.moments is not None:
+            arrays.update(self.moments)
+        meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
+                "train_runs": self.train_runs, "history": self.history}
+        save_arrays(path, arrays, meta)
+
+    @classmethod
+    def load(cls, path) -> "Word2Vec":
+        arrays, meta = load_arrays(path)
+        try:
+            config = Config.from_dict(meta["config"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: invalid config in the model file ({e})") from None
+        for name in ("W_in", "W_out", "counts", "words_utf8", "word_ends"):
+            if name not in arrays:
+                raise ModelFileError(f"{path}: model file lacks the array {name!r}")
+        words = decode_words(arrays["words_utf8"], arrays["word_ends"], path)
+        n, dim = len(words), config.vector_size
+        for name in ("W_in", "W_out") + (MOMENT_NAMES if config.optimizer == "adam" else ()):
+            a = arrays.get(name)
+            if a is None or a.shape != (n, dim) or a.dtype != np.float32:
+                raise ModelFileError(f"{path}: {name} should be float32 of shape {(n, dim)}, "
+                                     f"found {None if a is None else (a.dtype, a.shape)}")
+        counts = arrays["counts"]
+        if counts.shape != (n,) or counts.dtype.kind not in "iu":
+            raise ModelFileError(f"{path}: counts should hold one integer per word")
+        model = cls(config=config)
+        try:
+            model.vocab = Vocab(words, counts)
+        except ValueError as e:
+            raise ModelFileError(f"{path}: {e}") from None
+        model.W_in, model.W_out = arrays["W_in"], arrays["W_out"]
+        if config.optimizer == "adam":
+            model.moments = {name: arrays[name] for name in MOMENT_NAMES}
+        model.adam_step = int(meta.get("adam_step", 0))
+        model.train_runs = int(meta.get("train_runs", 0))
+        model.history = list(meta.get("history", []))
+        model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
+                                model.vocab.key_to_index)
+        return model
+
+    def save_word2vec_format(self, path, binary: bool = True) -> None:
+        from w2v.io import save_word2vec_format
+        save_word2vec_format(path, self.vocab.index_to_key, self.W_in, binary=binary)
+
+

@@ -1,0 +1,227 @@
+"""The training loop: Python decides what to train, the Cython core does the arithmetic.
+
+Each epoch the corpus is cut into chunks of about `chunk_words` words at sentence
+boundaries. `workers` threads pull chunks in order and train each one in a single
+nogil call into the core, updating the shared arrays in place without locks (Hogwild).
+Every thread owns a `_kernels.Worker`: its RNG (seeded from seed + thread id) and
+scratch buffers. The learning rate decays linearly with the position in the corpus,
+so the schedule does not depend on thread timing; with workers=1 a run is
+bit-for-bit reproducible.
+"""
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, List, Sequence
+
+import numpy as np
+
+from w2v import _kernels
+from w2v.corpus import Corpus
+from w2v.sampling import NegativeSampler, keep_probabilities
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class EpochStats:
+    epoch: int          # 1-based, counted over the model's whole life
+    loss: float         # mean negative-sampling loss per trained window
+    words: int          # vocabulary words read (before subsampling)
+    windows: int        # windows trained (after subsampling)
+    seconds: float
+    lr: float           # learning rate reached at the end of the epoch
+
+
+@dataclass
+class TrainingReport:
+    epochs: List[EpochStats] = field(default_factory=list)
+    raw_words: int = 0          # corpus tokens x epochs, out-of-vocabulary ones included
+    words: int = 0              # vocabulary words read
+    windows: int = 0
+    seconds: float = 0.0
+    workers: int = 1
+    interrupted: bool = False
+
+    @property
+    def words_per_second(self) -> float:
+        """Raw corpus words x epochs / training seconds (the usual word2vec figure)."""
+        return self.raw_words / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["words_per_second"] = self.words_per_second
+        return d
+
+
+def chunk_bounds(sentence_starts: np.ndarray, chunk_words: int) -> np.ndarray:
+    """Sentence indices that cut the corpus into chunks of about chunk_words words."""
+    n_sentences = len(sentence_starts) - 1
+    targets = np.arange(chunk_words, int(sentence_starts[-1]), chunk_words)
+    cuts = np.searchsorted(sentence_starts, targets, side="left")
+    return np.unique(np.concatenate(([0], cuts, [n_sentences]))).astype(np.int64)
+
+
+def linear_schedule(start: float, end: float, fraction: float) -> float:
+    return start + (end - start) * min(max(fraction, 0.0), 1.0)
+
+
+class Trainer:
+    """Trains `model` on `corpus` for `epochs` passes; see the module docstring."""
+
+    def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
+                 callbacks: Sequence[Callable] = ()):
+        config = model.config
+        self.model = model
+        self.corpus = corpus
+        self.epochs = config.epochs if epochs is None else epochs
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"epochs={self.epochs!r} is out of range: must be >= 1")
+        self.progress = progress
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not callable(cb):
+                raise TypeError(f"callback {cb!r} is not callable (expected f(model, epoch_stats))")
+        if corpus.n_words == 0:
+            raise ValueError(f"{corpus.stats.source}: no vocabulary words to train on")
+        if corpus.ids.min() < 0 or corpus.ids.max() >= len(model.vocab):
+            raise IndexError("corpus ids outside the model's vocabulary")
+        if np.diff(corpus.sentence_starts).max() < 2:
+            raise ValueError(f"{corpus.stats.source}: no sentence has two or more vocabulary "
+                             f"words, so there is no context window to train on")
+        self.workers = config.resolved_workers
+        if config.optimizer == "adam":
+            self.lr_start, self.lr_end = config.lr, config.min_lr
+        else:
+            self.lr_start, self.lr_end = config.alpha, config.min_alpha
+        sampler = NegativeSampler(model.vocab.counts, config.ns_exponent)
+        self.keep_prob = keep_probabilities(model.vocab.counts, config.sample)
+        self.arrays = _kernels.TrainingArrays(
+            model.W_in, model.W_out, model.adam_moments(), self.keep_prob,
+            sampler.alias_prob, sampler.alias_index, corpus.ids, corpus.sentence_starts,
+            config.window, config.negative, config.cbow_mean, config.optimizer,
+            config.beta1, config.beta2, config.eps, config.batch_words)
+        self.bounds = chunk_bounds(corpus.sentence_starts, config.chunk_words)
+        # Every run of train() on the same model draws fresh random numbers.
+        run_seed = config.seed + 1_000_003 * model.train_runs
+        self.thread_states = [_kernels.Worker(self.arrays, run_seed, t) for t in range(self.workers)]
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------ epochs
+    def train(self):
+        """Run the epochs; returns the model (its `last_report` holds the figures)."""
+        from tqdm.auto import tqdm
+
+        model, corpus = self.model, self.corpus
+        report = TrainingReport(workers=self.workers)
+        total = self.epochs * corpus.n_words
+        bar = tqdm(total=total, unit="w", unit_scale=True, disable=not self.progress,
+                   dynamic_ncols=True, smoothing=0.1)
+        try:
+            for epoch in range(self.epochs):
+                bar.set_description(f"epoch {epoch + 1}/{self.epochs}")
+                stats = self._run_epoch(epoch, bar)
+                report.epochs.append(stats)
+                report.words += stats.words
+                report.windows += stats.windows
+                report.seconds += stats.seconds
+                report.raw_words += corpus.stats.tokens
+                model.history.append(asdict(stats))
+                if stats.windows and not math.isfinite(stats.loss):
+                    raise TrainingDiverged(
+                        f"training diverged in epoch {stats.epoch}: mean loss is {stats.loss}; "
+                        f"lower the learning rate ({'lr' if model.config.optimizer == 'adam' else 'alpha'}"
+                        f"={self.lr_start})")
+                for callback in self.callbacks:
+                    callback(model, stats)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            raise
+        finally:
+            bar.close()
+            model.train_runs += 1
+            model.last_report = report
+            model.vectors_changed()
+        return model
+
+    def _run_epoch(self, epoch: int, bar) -> EpochStats:
+        n_chunks = len(self.bounds) - 1
+        starts = self.corpus.sentence_starts
+        corpus_words = self.corpus.n_words
+        total_words = self.epochs * corpus_words
+        results: "queue.Queue" = queue.Queue()
+        next_chunk = [0]
+
+        def work(state):
+            try:
+                while not self._stop.is_set():
+                    with self._lock:
+                        chunk = next_chunk[0]
+                        if chunk >= n_chunks:
+                            break
+                        next_chunk[0] += 1
+                        step0 = self.model.adam_step
+                    first, end = int(self.bounds[chunk]), int(self.bounds[chunk + 1])
+                    done_before = epoch * corpus_words + int(starts[first])
+                    done_after = epoch * corpus_words + int(starts[end])
+                    lr0 = linear_schedule(self.lr_start, self.lr_end, done_before / total_words)
+                    lr1 = linear_schedule(self.lr_start, self.lr_end, done_after / total_words)
+                    words, windows, loss, steps = _kernels.train_chunk(
+                        self.arrays, state, first, end, lr0, lr1, step0)
+                    with self._lock:
+                        self.model.adam_step += steps
+                    results.put((words, windows, loss, lr1))
+            except BaseException as error:  # handed to the main thread
+                results.put(error)
+            finally:
+                results.put(None)
+
+        threads = [threading.Thread(target=work, args=(state,), daemon=True,
+                                    name=f"w2v-worker-{state.thread_id}")
+                   for state in self.thread_states]
+        started = time.perf_counter()
+        words = windows = 0
+        loss = 0.0
+        lr = self.lr_start
+        error = None
+        for t in threads:
+            t.start()
+        try:
+            running = len(threads)
+            while running:
+                try:
+                    item = results.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if item is None:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    error = error or item
+                    self._stop.set()
+                else:
+                    words += item[0]
+                    windows += item[1]
+                    loss += item[2]
+                    lr = item[3]
+                    bar.update(item[0])
+                    bar.set_postfix(loss=f"{loss / max(windows, 1):.4f}", lr=f"{lr:.2e}",
+                                    refresh=False)
+        except KeyboardInterrupt:
+            self._stop.set()
+            for t in threads:
+                t.join()
+            raise
+        for t in threads:
+            t.join()
+        if error is not None:
+            raise error
+        return EpochStats(epoch=len(self.model.history) + 1,
+                          loss=loss / windows if windows else float("nan"),
+                          words=words, windows=windows,
+                          seconds=time.perf_counter() - started, lr=lr)
