@@ -85,6 +85,8 @@ cdef double adam_accumulate_window(const ModelArrays* m, WorkerScratch* w,
                                    const int32_t* outputs, int n_outputs) noexcept nogil
 cdef void adam_apply_step(const ModelArrays* m, WorkerScratch* w, double lr,
                           int64_t step) noexcept nogil
+cdef int64_t subsample(const ModelArrays* m, WorkerScratch* w, const int32_t* ids,
+                       int64_t n) noexcept nogil
 cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
                                  const int32_t* ids, const int64_t* sentence_starts,
                                  int64_t first_sentence, int64_t end_sentence,

@@ -1,0 +1,138 @@
+"""The Cython kernels against the NumPy reference (tests/reference.py)."""
+import numpy as np
+import pytest
+
+from w2v import _kernels
+from w2v.sampling import NegativeSampler, keep_probabilities
+
+from reference import adam_step, keep_probability, sgd_window
+
+RTOL, ATOL = 2e-5, 2e-6   # float32 kernels against a float64 reference
+
+
+def random_matrices(seed, vocab=12, dim=16, scale=0.5):
+    rng = np.random.default_rng(seed)
+    W_in = rng.normal(0, scale, (vocab, dim)).astype(np.float32)
+    W_out = rng.normal(0, scale, (vocab, dim)).astype(np.float32)
+    return W_in, W_out
+
+
+@pytest.mark.parametrize("cbow_mean", [True, False])
+@pytest.mark.parametrize("context,outputs", [
+    ([1, 2, 4, 5], [3, 7, 8, 9]),
+    ([2, 2, 6], [0, 11, 11, 4]),     # repeated context word, repeated negative
+    ([5], [6]),                      # one context word, no negatives
+])
+def test_sgd_window_matches_reference(cbow_mean, context, outputs):
+    W_in, W_out = random_matrices(1)
+    ref_in, ref_out = W_in.astype(np.float64), W_out.astype(np.float64)
+    loss = _kernels.py_sgd_window(W_in, W_out, context, outputs, 0.1, cbow_mean)
+    ref_loss = sgd_window(ref_in, ref_out, context, outputs, 0.1, cbow_mean)
+    assert loss == pytest.approx(ref_loss, rel=RTOL)
+    np.testing.assert_allclose(W_in, ref_in, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(W_out, ref_out, rtol=RTOL, atol=ATOL)
+    # rows nobody looked up are untouched, bit for bit
+    untouched = sorted(set(range(12)) - set(context))
+    np.testing.assert_array_equal(W_in[untouched], random_matrices(1)[0][untouched])
+
+
+@pytest.mark.parametrize("cbow_mean", [True, False])
+@pytest.mark.parametrize("step", [1, 7])
+def test_adam_minibatch_step_matches_reference(cbow_mean, step):
+    W_in, W_out = random_matrices(2)
+    rng = np.random.default_rng(3)
+    moments = [np.abs(rng.normal(0, 0.01, W_in.shape)).astype(np.float32) * s
+               for s in (1, 0.1, 1, 0.1)]
+    moments[0] -= 0.005
+    moments[2] -= 0.005
+    windows = [([1, 2, 4, 5], [3, 7, 8]), ([2, 3, 3], [1, 7, 0]), ([9, 10], [11, 3, 2])]
+    ref_params = [W_in.astype(np.float64), W_out.astype(np.float64)]
+    ref_moments = [(moments[0].astype(np.float64), moments[1].astype(np.float64)),
+                   (moments[2].astype(np.float64), moments[3].astype(np.float64))]
+    before = [m.copy() for m in moments]
+    loss = _kernels.py_adam_step(W_in, W_out, *moments, windows, 0.01, step,
+                                 0.9, 0.999, 1e-8, cbow_mean)
+    ref_loss = adam_step(ref_params, ref_moments, windows, 0.01, step, cbow_mean=cbow_mean)
+    assert loss == pytest.approx(ref_loss, rel=RTOL)
+    np.testing.assert_allclose(W_in, ref_params[0], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(W_out, ref_params[1], rtol=RTOL, atol=ATOL)
+    for got, (m, v) in zip((moments[:2], moments[2:]), ref_moments):
+        np.testing.assert_allclose(got[0], m, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(got[1], v, rtol=RTOL, atol=1e-9)
+    # lazy: moments of rows no window looked up keep their old values exactly
+    np.testing.assert_array_equal(moments[0][[0, 6, 7, 8, 11]], before[0][[0, 6, 7, 8, 11]])
+    np.testing.assert_array_equal(moments[3][[4, 5, 6, 9, 10]], before[3][[4, 5, 6, 9, 10]])
+
+
+def test_adam_first_step_moves_each_touched_coordinate_by_lr():
+    # With zero moments, bias-corrected Adam's first step is lr * sign(grad).
+    W_in, W_out = random_matrices(4)
+    zeros = [np.zeros_like(W_in) for _ in range(4)]
+    start = W_in.copy()
+    _kernels.py_adam_step(W_in, W_out, *zeros, [([1, 2], [3, 4])], 0.01, 1)
+    moved = np.abs(W_in[[1, 2]] - start[[1, 2]])
+    np.testing.assert_allclose(moved, 0.01, rtol=1e-3)
+
+
+@pytest.mark.parametrize("score", [-100.0, -20.0, -1.5, 0.0, 0.3, 17.0, 100.0])
+@pytest.mark.parametrize("positive", [True, False])
+def test_loss_is_exact_and_finite_for_saturated_scores(score, positive):
+    # The deliberate choice: no clamp and no skip; exact, overflow-free logistic loss.
+    loss, dscore = _kernels.py_loss_and_dscore(score, positive)
+    z = score if positive else -score
+    expected_loss = np.logaddexp(0, -z)
+    expected_grad = (1 / (1 + np.exp(-score))) - (1.0 if positive else 0.0)
+    assert np.isfinite(loss) and np.isfinite(dscore)
+    assert loss == pytest.approx(expected_loss, rel=1e-6, abs=1e-30)
+    assert dscore == pytest.approx(expected_grad, rel=1e-6, abs=1e-30)
+
+
+def test_negative_sampler_matches_unigram_to_the_power():
+    counts = np.array([5000, 1200, 800, 300, 100, 40, 10, 5, 1], dtype=np.int64)
+    sampler = NegativeSampler(counts, 0.75)
+    n = 2_000_000
+    freq = np.bincount(sampler.draw(n, seed=11), minlength=len(counts)) / n
+    expected = counts ** 0.75 / (counts ** 0.75).sum()
+    sigma = np.sqrt(expected * (1 - expected) / n)
+    assert np.all(np.abs(freq - expected) < 5 * sigma), (freq, expected)
+    # and clearly not the plain unigram distribution
+    assert abs(freq[0] - counts[0] / counts.sum()) > 0.05
+
+
+def test_alias_table_never_draws_zero_weight_and_handles_one_word():
+    prob, alias = _kernels.build_alias_table(np.array([0.0, 3.0, 0.0, 1.0]))
+    draws = _kernels.py_draw_negatives(prob, alias, 100000, 5)
+    assert set(np.unique(draws)) == {1, 3}
+    assert abs(np.mean(draws == 1) - 0.75) < 0.01
+    prob, alias = _kernels.build_alias_table(np.array([2.0]))
+    assert set(_kernels.py_draw_negatives(prob, alias, 100, 1)) == {0}
+    with pytest.raises(ValueError):
+        _kernels.build_alias_table(np.array([0.0, 0.0]))
+
+
+def test_keep_probabilities_follow_word2vec_formula():
+    counts = np.array([100000, 20000, 3000, 500, 10, 1])
+    total = counts.sum()
+    for sample in (1e-3, 1e-4, 1e-5):
+        got = keep_probabilities(counts, sample)
+        expected = [keep_probability(c, total, sample) for c in counts]
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert np.all(keep_probabilities(counts, 0) == 1)
+
+
+def test_subsampling_kernel_keeps_words_at_their_probability():
+    keep = np.array([1.0, 0.5, 0.1, 0.0], dtype=np.float32)
+    ids = np.tile(np.arange(4, dtype=np.int32), 200000)
+    kept = _kernels.py_subsample(ids, keep, seed=3)
+    rate = np.bincount(kept, minlength=4) / 200000
+    np.testing.assert_allclose(rate, keep, atol=0.005)
+    # order is preserved: kept ids are a subsequence of the sentence
+    assert list(_kernels.py_subsample(np.arange(4, dtype=np.int32), np.ones(4, np.float32), 1)) == [0, 1, 2, 3]
+
+
+def test_kernel_twins_reject_out_of_range_ids():
+    W_in, W_out = random_matrices(5)
+    with pytest.raises(IndexError):
+        _kernels.py_sgd_window(W_in, W_out, [1, 12], [3], 0.1)
+    with pytest.raises(IndexError):
+        _kernels.py_sgd_window(W_in, W_out, [1], [-1], 0.1)
