@@ -9,6 +9,7 @@ consecutive pieces (never truncated) and the number of splits is reported.
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import itertools
@@ -100,15 +101,15 @@ def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str],
     ends: List[int] = []
     carry = ""               # a token possibly cut by the block boundary
     line_open = False        # tokens were added since the last line end
-    lines_done = 0
     with open_text(path, encoding, errors) as f:
         while True:
             try:
                 block = f.read(BLOCK_CHARS)
             except UnicodeDecodeError as e:
+                line, offset = _locate_decode_error(path, encoding)
                 raise CorpusError(
-                    f"{os.fspath(path)}: bytes that are not valid {encoding} near line "
-                    f"{lines_done + len(ends) + 1} ({e.reason}); pass encoding_errors='replace' "
+                    f"{os.fspath(path)}: bytes that are not valid {encoding} on line {line} "
+                    f"(byte offset {offset}: {e.reason}); pass encoding_errors='replace' "
                     f"or 'ignore' to read it anyway") from None
             except (EOFError, OSError, lzma.LZMAError) as e:
                 raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
@@ -130,7 +131,6 @@ def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str],
                     tokens.extend(parts)
                     line_open = True
             if len(tokens) >= BATCH_TOKENS:
-                lines_done += len(ends)
                 yield tokens, ends
                 tokens, ends = [], []
     if carry:
@@ -139,6 +139,25 @@ def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str],
     if line_open:
         ends.append(len(tokens))
     yield tokens, ends
+
+
+def _locate_decode_error(path, encoding: str) -> Tuple[int, int]:
+    """(line number, byte offset) of the first bytes that do not decode."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    line, offset = 1, 0
+    with open_text(path, "latin-1") as f:        # any byte decodes; for decompression only
+        raw = f.buffer
+        while True:
+            piece = raw.read(1 << 16)
+            if not piece:
+                return line, offset
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError as e:
+                start = max(e.start, 0)
+                return line + piece[:start].count(b"\n"), offset + start
+            line += piece.count(b"\n")
+            offset += len(piece)
 
 
 def _iterable_batches(sentences) -> Iterator[Tuple[List[str], List[int]]]:

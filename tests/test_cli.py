@@ -1,0 +1,43 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from w2v import Word2Vec
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args, cwd):
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_train_script_writes_model_and_vectors(toy_corpus, tmp_path):
+    out = run(os.path.join(ROOT, "scripts", "train.py"), toy_corpus, "--output", "m.npz",
+              "--save-vectors", "v.bin", "--epochs", "2", "--workers", "1", "--no-progress",
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "vocabulary:" in out.stdout and "M words/s" in out.stdout
+    assert "man : king = woman : ?" in out.stdout and "  king:" in out.stdout
+    model = Word2Vec.load(tmp_path / "m.npz")
+    assert model.config.epochs == 2 and len(model.history) == 2
+    header = (tmp_path / "v.bin").read_bytes().split(b"\n", 1)[0]
+    assert header == f"{len(model)} 100".encode()
+
+
+def test_module_entry_point_and_flags(toy_corpus, tmp_path):
+    out = run("-m", "w2v", toy_corpus, "--optimizer", "sgd", "--vector-size", "16",
+              "--epochs", "1", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    model = Word2Vec.load(tmp_path / "toy_corpus.w2v.npz")
+    assert model.config.optimizer == "sgd" and model.W_in.shape[1] == 16
+    assert np.isfinite(model.W_in).all()
+
+
+def test_help_and_bad_flags(tmp_path):
+    out = run("-m", "w2v", "--help", cwd=tmp_path)
+    assert out.returncode == 0 and "--vector-size" in out.stdout and "--batch-words" in out.stdout
+    out = run("-m", "w2v", "corpus.txt", "--window", "0", cwd=tmp_path)
+    assert out.returncode == 2 and "window=0 is out of range" in out.stderr
