@@ -1,9 +1,9 @@
 """A pure-NumPy reference of one CBOW / negative-sampling step, written from the maths
 (see the top of w2v/_kernels.pyx), in float64. The Cython kernels are tested against it.
 
-As word2vec.c and fastText, every context row receives the whole error dL/dh (not
-dL/dh divided by the number of context words, which the exact gradient of the mean
-would give)."""
+Adam uses the exact gradients. SGD, as word2vec.c and fastText, gives every context
+row the whole error dL/dh (not dL/dh divided by the number of context words, which
+the exact gradient of the mean would give)."""
 import numpy as np
 
 
@@ -29,7 +29,7 @@ def window_loss_and_grads(W_in, W_out, context, outputs, cbow_mean=True):
         grad_out[o] = grad_out.get(o, 0) + g * h
     grad_in = {}
     for c in context:
-        grad_in[c] = grad_in.get(c, 0) + grad_h
+        grad_in[c] = grad_in.get(c, 0) + grad_h / (len(context) if cbow_mean else 1)
     return loss, grad_in, grad_out
 
 

@@ -116,3 +116,54 @@ def save_word2vec_format(path, words: Sequence[str], vectors: np.ndarray, binary
                 f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
             else:
                 f.write((word + " " + " ".join(f"{x:.6f}" for x in row) + "\n").encode("utf-8"))
+
+
+def load_word2vec_format(path, binary: bool = True, unicode_errors: str = "strict"):
+    """(words, float32 vectors) from a word2vec C text or binary file.
+
+    The header's counts are checked against the file's size before anything is
+    allocated, so a lying header is an error, not a huge allocation.
+    """
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        header = f.readline(200).split()
+        try:
+            count, dim = int(header[0]), int(header[1])
+        except (IndexError, ValueError):
+            raise ModelFileError(f"{path}: header should be 'count dims', got {header!r}") from None
+        if count < 0 or dim < 1 or (binary and count * (dim * 4 + 2) > size) or \
+                (not binary and count * (dim + 1) * 2 > size):
+            raise ModelFileError(f"{path}: header says {count} vectors of {dim} dims, more than "
+                                 f"the file's {size} bytes can hold")
+        words, vectors = [], np.empty((count, dim), dtype=np.float32)
+        for i in range(count):
+            if binary:
+                word = bytearray()
+                while True:
+                    ch = f.read(1)
+                    if ch == b" " or ch == b"":
+                        break
+                    if ch != b"\n":          # some writers put the newline before the word
+                        word += ch
+                row = f.read(4 * dim)
+                if len(row) != 4 * dim:
+                    raise ModelFileError(f"{path}: truncated at vector {i} of {count}")
+                vectors[i] = np.frombuffer(row, dtype="<f4")
+            else:
+                parts = f.readline().rstrip(b"\n").split(b" ")
+                parts = [p for p in parts if p]
+                if len(parts) != dim + 1:
+                    raise ModelFileError(f"{path}: line {i + 2} has {len(parts) - 1} numbers, "
+                                         f"expected {dim}")
+                word = parts[0]
+                try:
+                    vectors[i] = np.array(parts[1:], dtype=np.float32)
+                except ValueError:
+                    raise ModelFileError(f"{path}: line {i + 2} holds a value that is not a number") from None
+            try:
+                words.append(bytes(word).decode("utf-8", errors=unicode_errors))
+            except UnicodeDecodeError:
+                raise ModelFileError(f"{path}: word {i} is not valid UTF-8; pass "
+                                     f"unicode_errors='replace' or 'ignore'") from None
+    return words, vectors

@@ -1,0 +1,275 @@
+#!/usr/bin/env python
+"""Side-by-side benchmark: w2v (adam, sgd) and the peers that are installed, same corpus,
+same settings (CBOW, 100 dims, window 5, 5 negatives, sample 1e-3, min_count 5, 5 epochs).
+
+    python scripts/bench.py                          # text8like from ../shared/data, all tools found
+    python scripts/bench.py --tools w2v-adam w2v-sgd --repeats 3
+    python scripts/bench.py --word2vec-bin ~/word2vec/bin/word2vec
+
+Peers come from `pip install .[bench]` (gensim, fasttext); word2vec C only when its
+binary is given. Every run is a fresh subprocess (so peak RSS is its own); runs
+alternate between tools so machine noise hits all alike; figures are medians over
+repeats. words/s = raw corpus words x epochs / training seconds. Analogy: Google
+questions-words restricted to the 30,000 most frequent words (gensim's
+restrict_vocab=30000); WS353: Spearman of cosine with human scores.
+"""
+import argparse
+import json
+import lzma
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
+TOOLS = ("w2v-adam", "w2v-sgd", "gensim", "gensim-file", "fasttext", "word2vec-c")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def prepare_corpus(path: str, work: str) -> dict:
+    """Plain text of the corpus, plus a copy cut into 1,000-word lines for gensim's
+    corpus_file mode (which keeps only the first 10,000 words of a line)."""
+    plain = path
+    if path.endswith(".xz"):
+        plain = os.path.join(work, os.path.basename(path)[:-3])
+        if not os.path.exists(plain):
+            print(f"decompressing {path} -> {plain}", file=sys.stderr)
+            with lzma.open(path, "rb") as src, open(plain + ".part", "wb") as dst:
+                while True:
+                    block = src.read(1 << 24)
+                    if not block:
+                        break
+                    dst.write(block)
+            os.replace(plain + ".part", plain)
+    lines = os.path.join(work, os.path.basename(plain) + ".lines1000")
+    if not os.path.exists(lines):
+        with open(plain, encoding="utf-8") as src, open(lines + ".part", "w", encoding="utf-8") as dst:
+            buffer = []
+            for line in src:
+                buffer.extend(line.split())
+                while len(buffer) >= 1000:
+                    dst.write(" ".join(buffer[:1000]) + "\n")
+                    del buffer[:1000]
+            if buffer:
+                dst.write(" ".join(buffer) + "\n")
+        os.replace(lines + ".part", lines)
+    with open(plain, encoding="utf-8") as f:
+        tokens = sum(len(line.split()) for line in f)
+    return {"plain": plain, "lines1000": lines, "tokens": tokens}
+
+
+# ------------------------------------------------------------------ one tool, one run
+def run_w2v(optimizer, corpus, args):
+    from w2v import Word2Vec
+    started = time.perf_counter()
+    model = Word2Vec(optimizer=optimizer, workers=args.workers, epochs=args.epochs)
+    model.build_vocab(corpus["plain"])
+    vocab_s = time.perf_counter() - started
+    model.train(progress=False)
+    return model.wv, vocab_s, model.last_report.seconds
+
+
+class _Chunks:
+    """gensim's Text8Corpus behaviour: the one-line file as 10,000-word sentences."""
+    def __init__(self, path):
+        self.path = path
+
+    def __iter__(self):
+        with open(self.path, encoding="utf-8") as f:
+            buffer = []
+            for line in f:
+                buffer.extend(line.split())
+                while len(buffer) >= 10000:
+                    yield buffer[:10000]
+                    buffer = buffer[10000:]
+            if buffer:
+                yield buffer
+
+
+def _gensim_vectors(model):
+    from w2v import WordVectors
+    return WordVectors(model.wv.vectors, list(model.wv.index_to_key))
+
+
+def run_gensim(corpus, args, corpus_file):
+    from gensim.models import Word2Vec as GensimWord2Vec
+    params = dict(sg=0, vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5,
+                  workers=args.workers, epochs=args.epochs)
+    model = GensimWord2Vec(**params)
+    started = time.perf_counter()
+    if corpus_file:
+        model.build_vocab(corpus_file=corpus["lines1000"])
+    else:
+        model.build_vocab(_Chunks(corpus["plain"]))
+    vocab_s = time.perf_counter() - started
+    started = time.perf_counter()
+    if corpus_file:
+        model.train(corpus_file=corpus["lines1000"], total_examples=model.corpus_count,
+                    total_words=model.corpus_total_words, epochs=args.epochs)
+    else:
+        model.train(_Chunks(corpus["plain"]), total_examples=model.corpus_count, epochs=args.epochs)
+    return _gensim_vectors(model), vocab_s, time.perf_counter() - started
+
+
+def run_fasttext(corpus, args):
+    import fasttext
+    import numpy as np
+    from w2v import WordVectors
+    started = time.perf_counter()
+    model = fasttext.train_unsupervised(corpus["plain"], model="cbow", dim=100, ws=5, neg=5,
+                                        t=1e-3, minCount=5, epoch=args.epochs, minn=0, maxn=0,
+                                        thread=args.workers, verbose=0)
+    total = time.perf_counter() - started
+    words = model.get_words()
+    vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
+    return WordVectors(vectors, words), None, total     # fastText does not time its vocabulary apart
+
+
+def run_word2vec_c(corpus, args, work):
+    from w2v import WordVectors
+    from w2v.io import load_word2vec_format
+    out = os.path.join(work, "word2vec-c.bin")
+    started = time.perf_counter()
+    subprocess.run([args.word2vec_bin, "-train", corpus["plain"], "-output", out, "-cbow", "1",
+                    "-size", "100", "-window", "5", "-negative", "5", "-hs", "0", "-sample",
+                    "1e-3", "-threads", str(args.workers), "-binary", "1", "-iter",
+                    str(args.epochs), "-min-count", "5", "-alpha", "0.05"],
+                   check=True, stdout=subprocess.DEVNULL)
+    total = time.perf_counter() - started
+    words, vectors = load_word2vec_format(out, binary=True)
+    return WordVectors(vectors, words), None, total
+
+
+def child(tool, args):
+    corpus = json.loads(args.corpus_info)
+    if tool.startswith("w2v-"):
+        wv, vocab_s, train_s = run_w2v(tool[4:], corpus, args)
+    elif tool in ("gensim", "gensim-file"):
+        wv, vocab_s, train_s = run_gensim(corpus, args, corpus_file=tool == "gensim-file")
+    elif tool == "fasttext":
+        wv, vocab_s, train_s = run_fasttext(corpus, args)
+    else:
+        wv, vocab_s, train_s = run_word2vec_c(corpus, args, args.work)
+    rss = peak_rss_mb() if tool != "word2vec-c" else \
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    result = {"tool": tool, "vocab_s": vocab_s, "train_s": train_s, "peak_rss_mb": rss,
+              "words_per_s": corpus["tokens"] * args.epochs / train_s, "vocab_size": len(wv)}
+    from w2v.evaluation import evaluate_analogies, evaluate_word_pairs
+    if os.path.exists(args.analogies):
+        result["analogy"] = evaluate_analogies(wv, args.analogies, restrict_vocab=30000)["accuracy"]
+    if os.path.exists(args.pairs):
+        result["ws353"] = evaluate_word_pairs(wv, args.pairs)["spearman"]
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# ------------------------------------------------------------------------- driver
+def available(tool, args) -> bool:
+    if tool.startswith("w2v-"):
+        return True
+    if tool == "word2vec-c":
+        return bool(args.word2vec_bin)
+    module = {"gensim": "gensim", "gensim-file": "gensim", "fasttext": "fasttext"}[tool]
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def fmt(value, spec, missing="-"):
+    return missing if value is None else format(value, spec)
+
+
+def table(results, tools, args, corpus) -> str:
+    def median(tool, key):
+        values = [r[key] for r in results if r["tool"] == tool and r.get(key) is not None]
+        return statistics.median(values) if values else None
+
+    base = median("gensim", "words_per_s")
+    rows = ["| tool | vocab s | train s | words/s | vs gensim | peak RSS MB | analogy % | WS353 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for tool in tools:
+        wps = median(tool, "words_per_s")
+        rows.append("| {} | {} | {} | {} M | {} | {} | {} | {} |".format(
+            tool, fmt(median(tool, "vocab_s"), ".1f"), fmt(median(tool, "train_s"), ".1f"),
+            fmt(wps and wps / 1e6, ".2f"), fmt(base and wps and wps / base, ".2f", "-") +
+            ("x" if base and wps else ""), fmt(median(tool, "peak_rss_mb"), ".0f"),
+            fmt(median(tool, "analogy") and 100 * median(tool, "analogy"), ".1f"),
+            fmt(median(tool, "ws353"), ".3f")))
+    n = max(sum(r["tool"] == t for r in results) for t in tools)
+    rows.append("")
+    rows.append(f"{os.path.basename(corpus['plain'])}: {corpus['tokens']:,} words; {args.epochs} "
+                f"epochs; {args.workers} threads; medians of {n} run(s) each; "
+                f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+                f"python {platform.python_version()}.")
+    return "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--corpus", default=os.path.join(DATA, "text8like.xz"))
+    parser.add_argument("--tools", nargs="*", default=None, choices=TOOLS,
+                        help="default: every tool that is installed")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--word2vec-bin", default=None, help="path of a word2vec C binary")
+    parser.add_argument("--analogies", default=os.path.join(DATA, "questions-words.txt"))
+    parser.add_argument("--pairs", default=os.path.join(DATA, "wordsim353.tsv"))
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "w2v-bench"))
+    parser.add_argument("--json", default=None, help="also write every run's figures here")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--corpus-info", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child, args)
+
+    if not os.path.exists(args.corpus):
+        print(f"corpus {args.corpus} not found: nothing to benchmark (give --corpus)")
+        return 0
+    os.makedirs(args.work, exist_ok=True)
+    corpus = prepare_corpus(args.corpus, args.work)
+    tools = [t for t in (args.tools or TOOLS) if available(t, args)]
+    skipped = [t for t in (args.tools or TOOLS) if t not in tools]
+    if skipped:
+        print(f"not installed, skipped: {', '.join(skipped)}", file=sys.stderr)
+    results = []
+    for repeat in range(args.repeats):
+        order = tools[repeat % len(tools):] + tools[:repeat % len(tools)]
+        for tool in order:
+            command = [sys.executable, os.path.abspath(__file__), "--child", tool,
+                       "--corpus-info", json.dumps(corpus), "--workers", str(args.workers),
+                       "--epochs", str(args.epochs), "--analogies", args.analogies,
+                       "--pairs", args.pairs, "--work", args.work]
+            if args.word2vec_bin:
+                command += ["--word2vec-bin", args.word2vec_bin]
+            done = subprocess.run(command, capture_output=True, text=True)
+            lines = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
+            if done.returncode != 0 or not lines:
+                print(f"{tool} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                continue
+            result = json.loads(lines[-1][7:])
+            result["repeat"] = repeat
+            results.append(result)
+            print(f"[{repeat + 1}/{args.repeats}] {tool}: train {result['train_s']:.1f} s, "
+                  f"{result['words_per_s'] / 1e6:.2f} M words/s, "
+                  f"analogy {100 * result.get('analogy', 0):.1f}%, "
+                  f"WS353 {result.get('ws353', float('nan')):.3f}", file=sys.stderr, flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    print(table(results, tools, args, corpus))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
