@@ -30,8 +30,34 @@ DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
 TOOLS = ("w2v-adam", "w2v-sgd", "gensim", "gensim-file", "fasttext", "word2vec-c")
 
 
-def peak_rss_mb() -> float:
+def peak_rss_mb(pid="self") -> float:
+    """Peak resident memory of this process image. VmHWM, not ru_maxrss: on Linux the
+    latter also counts the parent's memory at the time of the fork."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def count_tokens(path) -> int:
+    """Whitespace-separated tokens in a file, read in blocks (the file may be one line)."""
+    tokens, carry = 0, b""
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(1 << 24)
+            if not block:
+                return tokens + len(carry.split())
+            block = carry + block
+            cut = max(block.rfind(b" "), block.rfind(b"\n"))
+            if cut < 0:
+                carry = block
+                continue
+            tokens += len(block[:cut].split())
+            carry = block[cut:]
 
 
 def prepare_corpus(path: str, work: str) -> dict:
@@ -55,15 +81,14 @@ def prepare_corpus(path: str, work: str) -> dict:
             buffer = []
             for line in src:
                 buffer.extend(line.split())
-                while len(buffer) >= 1000:
-                    dst.write(" ".join(buffer[:1000]) + "\n")
-                    del buffer[:1000]
+                full = len(buffer) - len(buffer) % 1000
+                for start in range(0, full, 1000):
+                    dst.write(" ".join(buffer[start:start + 1000]) + "\n")
+                buffer = buffer[full:]
             if buffer:
                 dst.write(" ".join(buffer) + "\n")
         os.replace(lines + ".part", lines)
-    with open(plain, encoding="utf-8") as f:
-        tokens = sum(len(line.split()) for line in f)
-    return {"plain": plain, "lines1000": lines, "tokens": tokens}
+    return {"plain": plain, "lines1000": lines, "tokens": count_tokens(plain)}
 
 
 # ------------------------------------------------------------------ one tool, one run
@@ -87,9 +112,10 @@ class _Chunks:
             buffer = []
             for line in f:
                 buffer.extend(line.split())
-                while len(buffer) >= 10000:
-                    yield buffer[:10000]
-                    buffer = buffer[10000:]
+                full = len(buffer) - len(buffer) % 10000
+                for start in range(0, full, 10000):
+                    yield buffer[start:start + 10000]
+                buffer = buffer[full:]
             if buffer:
                 yield buffer
 
@@ -138,12 +164,19 @@ def run_word2vec_c(corpus, args, work):
     from w2v.io import load_word2vec_format
     out = os.path.join(work, "word2vec-c.bin")
     started = time.perf_counter()
-    subprocess.run([args.word2vec_bin, "-train", corpus["plain"], "-output", out, "-cbow", "1",
+    process = subprocess.Popen([args.word2vec_bin, "-train", corpus["plain"], "-output", out, "-cbow", "1",
                     "-size", "100", "-window", "5", "-negative", "5", "-hs", "0", "-sample",
                     "1e-3", "-threads", str(args.workers), "-binary", "1", "-iter",
                     str(args.epochs), "-min-count", "5", "-alpha", "0.05"],
-                   check=True, stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL)
+    rss = 0.0
+    while process.poll() is None:          # its own peak memory, read while it runs
+        rss = max(rss, peak_rss_mb(process.pid))
+        time.sleep(0.05)
     total = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"word2vec exited with {process.returncode}")
+    args.word2vec_rss = rss
     words, vectors = load_word2vec_format(out, binary=True)
     return WordVectors(vectors, words), None, total
 
@@ -158,8 +191,7 @@ def child(tool, args):
         wv, vocab_s, train_s = run_fasttext(corpus, args)
     else:
         wv, vocab_s, train_s = run_word2vec_c(corpus, args, args.work)
-    rss = peak_rss_mb() if tool != "word2vec-c" else \
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    rss = args.word2vec_rss if tool == "word2vec-c" else peak_rss_mb()
     result = {"tool": tool, "vocab_s": vocab_s, "train_s": train_s, "peak_rss_mb": rss,
               "words_per_s": corpus["tokens"] * args.epochs / train_s, "vocab_size": len(wv)}
     from w2v.evaluation import evaluate_analogies, evaluate_word_pairs

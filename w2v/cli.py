@@ -25,7 +25,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     hints = typing.get_type_hints(Config)
     for f in dataclasses.fields(Config):
         kind = hints[f.name]
-        help_text = f"{f.metadata.get('help', '')} (default: {f.default})"
+        default = "all cores" if f.name == "workers" else f.default
+        help_text = f"{f.metadata.get('help', '')} (default: {default})"
         if kind is bool:
             group.add_argument(_flag(f.name), dest=f.name, default=None,
                                action=argparse.BooleanOptionalAction, help=help_text)
@@ -34,7 +35,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         choices = {"optimizer": ("adam", "sgd"),
                    "encoding_errors": ("strict", "replace", "ignore")}.get(f.name)
         group.add_argument(_flag(f.name), dest=f.name, type=base, default=None, choices=choices,
-                           metavar=None if choices else f.name.upper(), help=help_text)
+                           metavar=None if choices else {int: "N", float: "X"}.get(base, "NAME"),
+                           help=help_text)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -48,8 +50,7 @@ def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
         prog=prog,
         description="Train word2vec CBOW embeddings with negative sampling on a text file "
                     "(one sentence per line, tokens split on whitespace; .gz/.bz2/.xz read "
-                    "directly). Prints a summary and nearest neighbours, writes the model.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "directly). Prints a summary and nearest neighbours, writes the model.")
     parser.add_argument("corpus", help="the training text")
     parser.add_argument("-o", "--output", default=None,
                         help="model file to write (native .npz format; default: "
