@@ -136,3 +136,23 @@ def test_kernel_twins_reject_out_of_range_ids():
         _kernels.py_sgd_window(W_in, W_out, [1, 12], [3], 0.1)
     with pytest.raises(IndexError):
         _kernels.py_sgd_window(W_in, W_out, [1], [-1], 0.1)
+
+
+def test_build_flavour_is_the_expected_one():
+    # CI sets W2V_EXPECT_DEBUG_BUILD=1 after reinstalling with W2V_DEBUG=1.
+    import os
+    assert _kernels.DEBUG_CHECKS == (os.environ.get("W2V_EXPECT_DEBUG_BUILD") == "1")
+
+
+@pytest.mark.skipif(not _kernels.DEBUG_CHECKS, reason="row checks exist only in the debug build")
+def test_debug_build_stops_at_an_out_of_range_row():
+    W_in, W_out = random_matrices(6)
+    ids = np.array([1, 2, 3, 99, 4], dtype=np.int32)      # 99 >= vocab size 12
+    starts = np.array([0, 5], dtype=np.int64)
+    ones = np.ones(12, dtype=np.float32)
+    prob, alias = _kernels.build_alias_table(np.ones(12))
+    arrays = _kernels.TrainingArrays(W_in, W_out, None, ones, prob, alias, ids, starts,
+                                     2, 2, True, "sgd")
+    worker = _kernels.Worker(arrays, 1, 0)
+    with pytest.raises(IndexError, match="row 99"):
+        _kernels.train_chunk(arrays, worker, 0, 1, 0.1, 0.1)

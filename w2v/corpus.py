@@ -28,8 +28,8 @@ from w2v.vocab import Vocab, prune_counts
 
 logger = logging.getLogger(__name__)
 
-BLOCK_CHARS = 1 << 22        # characters read from a file at a time
-BATCH_TOKENS = 1 << 20       # tokens converted to ids at a time
+BLOCK_CHARS = 1 << 20        # characters read from a file at a time
+BATCH_TOKENS = 1 << 18       # tokens converted to ids at a time
 PRUNE_CHECK_TOKENS = 10000   # with max_vocab_size, the vocabulary is checked this often
 
 
@@ -212,7 +212,7 @@ def build_corpus(source, config: Config, vocab: Optional[Vocab] = None) -> Tuple
         return source, vocab
     stats = CorpusStats(_source_name(source))
     if vocab is None and config.max_vocab_size is None:
-        ids, line_ends, vocab = _count_and_encode(source, config, stats)
+        chunks, remap, line_ends, vocab = _count_and_encode(source, config, stats)
     else:
         if vocab is None:
             if not _is_path(source) and iter(source) is source:
@@ -220,12 +220,12 @@ def build_corpus(source, config: Config, vocab: Optional[Vocab] = None) -> Tuple
                                 "path or a list, not a one-shot iterator")
             vocab = _count_with_pruning(source, config, stats)
             stats = CorpusStats(stats.source, vocab_prunes=stats.vocab_prunes)
-        ids, line_ends = _encode(source, config, vocab, stats)
+        chunks, remap, line_ends = _encode(source, config, vocab, stats)
     if len(vocab) == 0:
         raise CorpusError(
             f"{stats.source}: empty vocabulary: no word occurs at least min_count="
             f"{config.min_count} times in {stats.tokens:,} tokens")
-    corpus = _compact(ids, line_ends, config.max_sentence_length, stats)
+    corpus = _compact(chunks, remap, line_ends, config.max_sentence_length, stats)
     logger.info(stats.summary())
     return corpus, vocab
 
@@ -244,15 +244,16 @@ def _count_and_encode(source, config: Config, stats: CorpusStats):
             raise CorpusError(f"{stats.source}: more than 2**31 - 2 distinct words; "
                               f"set max_vocab_size")
     stats.lines = len(line_ends)
-    ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
-    del chunks
     words = list(provisional)             # insertion order == provisional id order
-    counts = np.bincount(ids, minlength=len(words))
+    del provisional
+    counts = np.zeros(len(words), dtype=np.int64)
+    for chunk in chunks:
+        counts += np.bincount(chunk, minlength=len(words))
     vocab = Vocab.from_counts(words, counts, config.min_count, config.max_final_vocab)
-    remap = np.full(len(words), -1, dtype=np.int32)
-    remap[[provisional[w] for w in vocab.index_to_key]] = np.arange(len(vocab), dtype=np.int32)
-    np.take(remap, ids, out=ids)
-    return ids, np.frombuffer(line_ends, dtype=np.int64), vocab
+    final_id = dict(zip(vocab.index_to_key, range(len(vocab))))
+    remap = np.fromiter((final_id.get(w, -1) for w in words), dtype=np.int32, count=len(words))
+    stats.kept_tokens = int(counts[remap >= 0].sum())
+    return chunks, remap, np.frombuffer(line_ends, dtype=np.int64), vocab
 
 
 def _count_with_pruning(source, config: Config, stats: CorpusStats) -> Vocab:
@@ -286,16 +287,32 @@ def _encode(source, config: Config, vocab: Vocab, stats: CorpusStats):
         line_ends.extend(stats.tokens + e for e in ends)
         stats.tokens += len(tokens)
     stats.lines = len(line_ends)
-    ids = np.concatenate(chunks) if chunks else np.zeros(0, np.int32)
-    return ids, np.frombuffer(line_ends, dtype=np.int64)
+    stats.kept_tokens = sum(int(np.count_nonzero(c >= 0)) for c in chunks)
+    return chunks, None, np.frombuffer(line_ends, dtype=np.int64)
 
 
-def _compact(ids: np.ndarray, line_ends: np.ndarray, max_sentence_length: int,
-             stats: CorpusStats) -> Corpus:
-    """Drop out-of-vocabulary ids (-1) and empty lines; split long lines into pieces."""
-    dropped = np.flatnonzero(ids < 0)
-    if dropped.size:
-        ids = ids[ids >= 0]
+def _compact(chunks: List[np.ndarray], remap: Optional[np.ndarray], line_ends: np.ndarray,
+             max_sentence_length: int, stats: CorpusStats) -> Corpus:
+    """Assemble the id stream from the chunks (through `remap` if given), dropping
+    out-of-vocabulary ids (-1) and empty lines; split long lines into pieces.
+
+    Each chunk is released as soon as it is copied, so the peak is about one id stream.
+    """
+    ids = np.empty(stats.kept_tokens, dtype=np.int32)
+    dropped, position, offset = [], 0, 0
+    for i in range(len(chunks)):
+        chunk = chunks[i] if remap is None else remap[chunks[i]]
+        chunks[i] = None
+        keep = chunk >= 0
+        n_kept = int(np.count_nonzero(keep))
+        ids[position:position + n_kept] = chunk[keep]
+        if n_kept != len(chunk):
+            dropped.append(np.flatnonzero(~keep) + offset)
+        position += n_kept
+        offset += len(chunk)
+    assert position == ids.size, "vocabulary counts and the id stream disagree"
+    if dropped:
+        dropped = np.concatenate(dropped)
         line_ends = line_ends - np.searchsorted(dropped, line_ends, side="left")
     line_starts = np.concatenate(([0], line_ends[:-1])).astype(np.int64)
     lengths = line_ends - line_starts
@@ -304,7 +321,6 @@ def _compact(ids: np.ndarray, line_ends: np.ndarray, max_sentence_length: int,
     pieces = (lengths + max_sentence_length - 1) // max_sentence_length
     stats.lines_split = int(np.count_nonzero(pieces > 1))
     stats.extra_pieces = int(pieces.sum() - pieces.size)
-    stats.kept_tokens = int(ids.size)
     first_piece = np.cumsum(pieces) - pieces
     piece_index = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(first_piece, pieces)
     starts = np.repeat(line_starts, pieces) + piece_index * max_sentence_length
