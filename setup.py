@@ -40,7 +40,8 @@ extensions = [
         name,
         [name.replace(".", "/") + ".pyx"],
         include_dirs=[numpy.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                       ("W2V_DEBUG_CHECKS", "1" if DEBUG else "0")],
         extra_compile_args=compile_args,
     )
     for name in ("w2v._kernels",)
