@@ -102,24 +102,6 @@ def run_w2v(optimizer, corpus, args):
     return model.wv, vocab_s, model.last_report.seconds
 
 
-class _Chunks:
-    """gensim's Text8Corpus behaviour: the one-line file as 10,000-word sentences."""
-    def __init__(self, path):
-        self.path = path
-
-    def __iter__(self):
-        with open(self.path, encoding="utf-8") as f:
-            buffer = []
-            for line in f:
-                buffer.extend(line.split())
-                full = len(buffer) - len(buffer) % 10000
-                for start in range(0, full, 10000):
-                    yield buffer[start:start + 10000]
-                buffer = buffer[full:]
-            if buffer:
-                yield buffer
-
-
 def _gensim_vectors(model):
     from w2v import WordVectors
     return WordVectors(model.wv.vectors, list(model.wv.index_to_key))
@@ -127,21 +109,24 @@ def _gensim_vectors(model):
 
 def run_gensim(corpus, args, corpus_file):
     from gensim.models import Word2Vec as GensimWord2Vec
+    from gensim.models.word2vec import Text8Corpus
     params = dict(sg=0, vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5,
                   workers=args.workers, epochs=args.epochs)
     model = GensimWord2Vec(**params)
+    # What a gensim user streams a text8-style file with: 10,000-word sentences.
+    sentences = Text8Corpus(corpus["plain"], max_sentence_length=10000)
     started = time.perf_counter()
     if corpus_file:
         model.build_vocab(corpus_file=corpus["lines1000"])
     else:
-        model.build_vocab(_Chunks(corpus["plain"]))
+        model.build_vocab(sentences)
     vocab_s = time.perf_counter() - started
     started = time.perf_counter()
     if corpus_file:
         model.train(corpus_file=corpus["lines1000"], total_examples=model.corpus_count,
                     total_words=model.corpus_total_words, epochs=args.epochs)
     else:
-        model.train(_Chunks(corpus["plain"]), total_examples=model.corpus_count, epochs=args.epochs)
+        model.train(sentences, total_examples=model.corpus_count, epochs=args.epochs)
     return _gensim_vectors(model), vocab_s, time.perf_counter() - started
 
 

@@ -33,6 +33,7 @@ cdef struct ModelArrays:
     int window
     int negative
     bint cbow_mean
+    bint shrink_windows
     Optimizer optimizer
     # Adam
     double beta1

@@ -232,7 +232,9 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
         for i in range(n):
             lr = lr_start + (lr_end - lr_start) * (
                 (words_before + (end - begin) * (<double>i / n)) / total_words)
-            reach = m.window - <int>next_below(&w.rng, m.window)   # 1 .. window
+            reach = m.window
+            if m.shrink_windows:
+                reach -= <int>next_below(&w.rng, m.window)        # 1 .. window
             lo = i - reach if i >= reach else 0
             hi = i + reach + 1 if i + reach + 1 <= n else n
             n_context = 0
@@ -288,7 +290,8 @@ cdef class TrainingArrays:
                   const float[::1] alias_prob not None, const int32_t[::1] alias_index not None,
                   const int32_t[::1] ids not None, const int64_t[::1] sentence_starts not None,
                   int window, int negative, bint cbow_mean, str optimizer,
-                  double beta1=0.9, double beta2=0.999, double eps=1e-8, int batch_windows=1):
+                  double beta1=0.9, double beta2=0.999, double eps=1e-8, int batch_windows=1,
+                  bint shrink_windows=True):
         cdef int64_t vocab_size = w_in.shape[0], i
         cdef float[:, ::1] m_in, v_in, m_out, v_out
         if w_out.shape[0] != vocab_size or w_out.shape[1] != w_in.shape[1]:
@@ -332,6 +335,7 @@ cdef class TrainingArrays:
         self.arrays.window = window
         self.arrays.negative = negative
         self.arrays.cbow_mean = cbow_mean
+        self.arrays.shrink_windows = shrink_windows
         self.arrays.beta1, self.arrays.beta2, self.arrays.eps = beta1, beta2, eps
         self.arrays.batch_windows = batch_windows
         self.ids = &ids[0] if ids.shape[0] > 0 else NULL

@@ -28,6 +28,8 @@ class Config:
     negative: int = _param(5, "negative samples per target word")
     ns_exponent: float = _param(0.75, "negatives are drawn from unigram counts ** ns_exponent")
     cbow_mean: bool = _param(True, "average the context rows (False: sum them)")
+    shrink_windows: bool = _param(True, "draw each position's window size from 1..window, as "
+                                        "word2vec does (False: always the full window)")
 
     # Vocabulary and corpus
     min_count: int = _param(5, "words seen fewer times are dropped")
@@ -101,6 +103,7 @@ class Config:
         need(self.chunk_words >= 1, "chunk_words", "must be >= 1")
         need(0 <= self.seed < 2**63, "seed", "must be in [0, 2**63)")
         need(isinstance(self.cbow_mean, bool), "cbow_mean", "True or False")
+        need(isinstance(self.shrink_windows, bool), "shrink_windows", "True or False")
         need(self.encoding_errors in ENCODING_ERRORS, "encoding_errors", f"one of {ENCODING_ERRORS}")
         for name in ("max_vocab_size", "max_final_vocab", "workers"):
             value = getattr(self, name)
