@@ -39,6 +39,69 @@ cdef extern from *:
 
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define w2v_prefetch(address) __builtin_prefetch((const void*)(address))
+    #else
+    #define w2v_prefetch(address) ((void)(address))
+    #endif
+    """
+    void prefetch "w2v_prefetch"(const void* address) noexcept nogil
+
+cdef extern from *:
+    """
+    /* Adam's row update, 16 floats at a time with AVX-512. sqrt and division are the
+       slow part of Adam (about 22 cycles per 16 floats); here 1/sqrt(v) and 1/(.+eps)
+       come from the 14-bit hardware estimates refined by one Newton step each (relative
+       error about 1e-7, float32 rounding). v == 0 is handled exactly. Returns how many
+       leading elements it did; the caller does the rest with the plain formula. */
+    #if defined(__AVX512F__)
+    #include <immintrin.h>
+    static inline int w2v_adam_row_simd(float* p, float* m1, float* m2, const float* g, int n,
+                                        float grad_scale, float beta1, float beta2, float eps,
+                                        float step_size) {
+        const __m512 scale = _mm512_set1_ps(grad_scale), b1 = _mm512_set1_ps(beta1),
+                     b2 = _mm512_set1_ps(beta2), c1 = _mm512_set1_ps(1.0f - beta1),
+                     c2 = _mm512_set1_ps(1.0f - beta2), e = _mm512_set1_ps(eps),
+                     step = _mm512_set1_ps(step_size), half = _mm512_set1_ps(0.5f),
+                     three_halves = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f),
+                     zero = _mm512_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m512 grad = _mm512_mul_ps(_mm512_loadu_ps(g + i), scale);
+            __m512 m = _mm512_fmadd_ps(b1, _mm512_loadu_ps(m1 + i), _mm512_mul_ps(c1, grad));
+            __m512 v = _mm512_fmadd_ps(b2, _mm512_loadu_ps(m2 + i),
+                                       _mm512_mul_ps(c2, _mm512_mul_ps(grad, grad)));
+            _mm512_storeu_ps(m1 + i, m);
+            _mm512_storeu_ps(m2 + i, v);
+            /* sqrt(v) = v * rsqrt(v), rsqrt refined by Newton: r (1.5 - 0.5 v r^2) */
+            __m512 r = _mm512_rsqrt14_ps(v);
+            r = _mm512_mul_ps(r, _mm512_fnmadd_ps(_mm512_mul_ps(half, v), _mm512_mul_ps(r, r),
+                                                  three_halves));
+            __mmask16 positive = _mm512_cmp_ps_mask(v, zero, _CMP_GT_OQ);
+            __m512 root = _mm512_maskz_mul_ps(positive, v, r);        /* 0 where v == 0 */
+            __m512 denom = _mm512_add_ps(root, e);
+            /* 1/d refined by Newton: q (2 - d q) */
+            __m512 q = _mm512_rcp14_ps(denom);
+            q = _mm512_mul_ps(q, _mm512_fnmadd_ps(denom, q, two));
+            __m512 param = _mm512_loadu_ps(p + i);
+            _mm512_storeu_ps(p + i, _mm512_fnmadd_ps(_mm512_mul_ps(step, m), q, param));
+        }
+        return i;
+    }
+    #else
+    static inline int w2v_adam_row_simd(float* p, float* m1, float* m2, const float* g, int n,
+                                        float grad_scale, float beta1, float beta2, float eps,
+                                        float step_size) {
+        return 0;
+    }
+    #endif
+    """
+    int adam_row_simd "w2v_adam_row_simd"(real* p, real* m1, real* m2, const real* g, int n,
+                                            real grad_scale, real beta1, real beta2, real eps,
+                                            real step_size) noexcept nogil
+
 
 # --------------------------------------------------------------------- vector maths
 cdef real dot(const real* a, const real* b, int n) noexcept nogil:
@@ -60,7 +123,8 @@ cdef double loss_and_dscore(real score, bint positive, real* dscore) noexcept no
     cdef real z = score if positive else -score        # the loss is softplus(-z)
     cdef real e = expf(-z if z >= 0 else z)              # exp(-|z|), in (0, 1]
     # d softplus(-z) / dz = -sigmoid(-z), computed without cancellation in both tails
-    cdef real sigmoid_minus_z = e / (1 + e) if z >= 0 else 1 / (1 + e)
+    cdef real one = 1                                    # keeps the arithmetic in float
+    cdef real sigmoid_minus_z = e / (one + e) if z >= 0 else one / (one + e)
     dscore[0] = -sigmoid_minus_z if positive else sigmoid_minus_z
     return log1pf(e) + (-z if z < 0 else 0)
 
@@ -149,20 +213,27 @@ cdef void adam_rows(SparseGrad* g, real* param, real* moment1, real* moment2, in
     cdef int64_t s, offset
     cdef int i
     cdef real grad
+    cdef real one_minus_beta1 = 1 - beta1, one_minus_beta2 = 1 - beta2
     cdef real* p
     cdef real* m1
     cdef real* m2
     cdef const real* gr
     for s in range(g.n_rows):
+        if s + 1 < g.n_rows:        # the next row is a cache miss away: ask for it now
+            offset = <int64_t>g.rows[s + 1] * dim
+            prefetch(param + offset)
+            prefetch(moment1 + offset)
+            prefetch(moment2 + offset)
         offset = <int64_t>g.rows[s] * dim
         p = param + offset
         m1 = moment1 + offset
         m2 = moment2 + offset
         gr = g.grad + s * dim
-        for i in range(dim):
+        i = adam_row_simd(p, m1, m2, gr, dim, grad_scale, beta1, beta2, eps, step_size)
+        for i in range(i, dim):      # what the SIMD path left (all of it without AVX-512)
             grad = gr[i] * grad_scale
-            m1[i] = beta1 * m1[i] + (1 - beta1) * grad
-            m2[i] = beta2 * m2[i] + (1 - beta2) * grad * grad
+            m1[i] = beta1 * m1[i] + one_minus_beta1 * grad
+            m2[i] = beta2 * m2[i] + one_minus_beta2 * grad * grad
             p[i] -= step_size * m1[i] / (sqrtf(m2[i]) + eps)
         g.slot_of_row[g.rows[s]] = -1
     g.n_rows = 0
