@@ -20,7 +20,7 @@
 # form that cannot overflow), so there is no clamp and no skip: a score of +-100 gives
 # a gradient of (almost) 0 and a finite loss.
 cimport cython
-from libc.math cimport expf, log1pf, sqrtf, pow, sqrt
+from libc.math cimport expf, logf, sqrtf, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
@@ -126,7 +126,18 @@ cdef double loss_and_dscore(real score, bint positive, real* dscore) noexcept no
     cdef real one = 1                                    # keeps the arithmetic in float
     cdef real sigmoid_minus_z = e / (one + e) if z >= 0 else one / (one + e)
     dscore[0] = -sigmoid_minus_z if positive else sigmoid_minus_z
-    return log1pf(e) + (-z if z < 0 else 0)
+    return log1p_unit(e) + (-z if z < 0 else 0)
+
+
+cdef inline real log1p_unit(real e) noexcept nogil:
+    """log(1 + e) for e in (0, 1] to about 1e-6 relative, at half the cost of log1pf:
+    below 1/16 a six-term series (relative error < e**6 / 7 < 2e-8), above it
+    logf(1 + e) (rounding 1 + e costs at most 6e-8 / log(1 + 1/16) = 1e-6)."""
+    cdef real one = 1
+    if e < <real>0.0625:
+        return e * (one - e * (<real>0.5 - e * (<real>(1.0 / 3) - e * (
+            <real>0.25 - e * (<real>0.2 - e * <real>(1.0 / 6))))))
+    return logf(one + e)
 
 
 cdef int32_t draw_negative(const AliasEntry* table, int64_t size, uint64_t* rng) noexcept nogil:
