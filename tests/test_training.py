@@ -100,3 +100,20 @@ def test_trainer_can_be_used_directly(toy_corpus):
     model = Word2Vec(workers=1, epochs=1).build_vocab(toy_corpus)
     assert Trainer(model, model.corpus, progress=False).train() is model
     assert model.history and model.last_report.epochs[0].windows > 0
+
+
+def test_full_windows_option_trains_and_differs(toy_corpus):
+    shrunk = Word2Vec(toy_corpus, workers=1, epochs=1, seed=5, progress=False)
+    full = Word2Vec(toy_corpus, workers=1, epochs=1, seed=5, shrink_windows=False, progress=False)
+    assert full.config.shrink_windows is False
+    assert full.last_report.windows > 0 and shrunk.last_report.windows > 0
+    assert not np.array_equal(full.W_in, shrunk.W_in)
+    assert full.analogy("man", "king", "woman")[0][0] == "queen"
+
+
+def test_a_prepared_corpus_is_reused_without_reading(toy_corpus):
+    first = Word2Vec(workers=1).build_vocab(toy_corpus)
+    second = Word2Vec(optimizer="sgd", workers=1, epochs=1)
+    second.build_vocab(first.corpus, vocab=first.vocab).train(progress=False)
+    assert second.corpus is first.corpus and second.vocab is first.vocab
+    assert second.history

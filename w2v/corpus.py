@@ -31,6 +31,40 @@ logger = logging.getLogger(__name__)
 BLOCK_CHARS = 1 << 20        # characters read from a file at a time
 BATCH_TOKENS = 1 << 18       # tokens converted to ids at a time
 PRUNE_CHECK_TOKENS = 10000   # with max_vocab_size, the vocabulary is checked this often
+CHUNK_IDS = 1 << 22          # ids kept per array while reading (16 MB, mapped on its own)
+
+
+class _IdChunks:
+    """The id stream while it is being read: arrays of CHUNK_IDS ids, filled in order.
+
+    Chunks are large enough that the allocator maps each one separately, so memory
+    goes back to the system as soon as a chunk is released (small arrays would leave
+    the freed heap behind in the process's resident memory).
+    """
+
+    def __init__(self):
+        self.chunks: List[np.ndarray] = []
+        self.filled = CHUNK_IDS
+
+    def append(self, ids: np.ndarray) -> None:
+        start = 0
+        while start < len(ids):
+            if self.filled == CHUNK_IDS:
+                self.chunks.append(np.empty(CHUNK_IDS, dtype=np.int32))
+                self.filled = 0
+            n = min(len(ids) - start, CHUNK_IDS - self.filled)
+            self.chunks[-1][self.filled:self.filled + n] = ids[start:start + n]
+            self.filled += n
+            start += n
+
+    def pieces(self):
+        """Yield the filled parts in order, releasing each chunk after it is handed out."""
+        while self.chunks:
+            chunk = self.chunks.pop(0)
+            end = self.filled if not self.chunks else CHUNK_IDS
+            for start in range(0, end, BATCH_TOKENS):
+                yield chunk[start:min(start + BATCH_TOKENS, end)]
+            del chunk
 
 
 class CorpusError(ValueError):
@@ -234,10 +268,14 @@ def _count_and_encode(source, config: Config, stats: CorpusStats):
     """One pass: give every new word a provisional id, count by bincount, then remap."""
     provisional = defaultdict()
     provisional.default_factory = itertools.count().__next__
-    chunks, line_ends = [], array("q")
+    chunks, line_ends = _IdChunks(), array("q")
+    counts = np.zeros(0, dtype=np.int64)
     for tokens, ends in _batches(source, config):
-        chunks.append(np.fromiter(map(provisional.__getitem__, tokens), dtype=np.int32,
-                                  count=len(tokens)))
+        ids = np.fromiter(map(provisional.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+        chunks.append(ids)
+        grown = np.bincount(ids, minlength=len(provisional))
+        grown[:len(counts)] += counts
+        counts = grown
         line_ends.extend(stats.tokens + e for e in ends)
         stats.tokens += len(tokens)
         if len(provisional) >= 2**31 - 1:
@@ -246,9 +284,7 @@ def _count_and_encode(source, config: Config, stats: CorpusStats):
     stats.lines = len(line_ends)
     words = list(provisional)             # insertion order == provisional id order
     del provisional
-    counts = np.zeros(len(words), dtype=np.int64)
-    for chunk in chunks:
-        counts += np.bincount(chunk, minlength=len(words))
+    counts = np.concatenate((counts, np.zeros(len(words) - len(counts), dtype=np.int64)))
     vocab = Vocab.from_counts(words, counts, config.min_count, config.max_final_vocab)
     final_id = dict(zip(vocab.index_to_key, range(len(vocab))))
     remap = np.fromiter((final_id.get(w, -1) for w in words), dtype=np.int32, count=len(words))
@@ -280,18 +316,18 @@ def _count_with_pruning(source, config: Config, stats: CorpusStats) -> Vocab:
 def _encode(source, config: Config, vocab: Vocab, stats: CorpusStats):
     """Map tokens to the ids of a fixed vocabulary, -1 for words outside it."""
     get = vocab.key_to_index.get
-    chunks, line_ends = [], array("q")
+    chunks, line_ends = _IdChunks(), array("q")
     for tokens, ends in _batches(source, config):
-        chunks.append(np.fromiter(map(get, tokens, itertools.repeat(-1)), dtype=np.int32,
-                                  count=len(tokens)))
+        ids = np.fromiter(map(get, tokens, itertools.repeat(-1)), dtype=np.int32, count=len(tokens))
+        chunks.append(ids)
+        stats.kept_tokens += int(np.count_nonzero(ids >= 0))
         line_ends.extend(stats.tokens + e for e in ends)
         stats.tokens += len(tokens)
     stats.lines = len(line_ends)
-    stats.kept_tokens = sum(int(np.count_nonzero(c >= 0)) for c in chunks)
     return chunks, None, np.frombuffer(line_ends, dtype=np.int64)
 
 
-def _compact(chunks: List[np.ndarray], remap: Optional[np.ndarray], line_ends: np.ndarray,
+def _compact(chunks: _IdChunks, remap: Optional[np.ndarray], line_ends: np.ndarray,
              max_sentence_length: int, stats: CorpusStats) -> Corpus:
     """Assemble the id stream from the chunks (through `remap` if given), dropping
     out-of-vocabulary ids (-1) and empty lines; split long lines into pieces.
@@ -300,9 +336,8 @@ def _compact(chunks: List[np.ndarray], remap: Optional[np.ndarray], line_ends: n
     """
     ids = np.empty(stats.kept_tokens, dtype=np.int32)
     dropped, position, offset = [], 0, 0
-    for i in range(len(chunks)):
-        chunk = chunks[i] if remap is None else remap[chunks[i]]
-        chunks[i] = None
+    for piece in chunks.pieces():
+        chunk = piece if remap is None else remap[piece]
         keep = chunk >= 0
         n_kept = int(np.count_nonzero(keep))
         ids[position:position + n_kept] = chunk[keep]

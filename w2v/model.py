@@ -47,9 +47,13 @@ class Word2Vec:
             self.train(progress=progress, callbacks=callbacks)
 
     # ---------------------------------------------------------------- training
-    def build_vocab(self, corpus) -> "Word2Vec":
-        """Read the corpus once: vocabulary, counts and id stream; fresh weights."""
-        self.corpus, self.vocab = build_corpus(corpus, self.config)
+    def build_vocab(self, corpus, vocab: Optional[Vocab] = None) -> "Word2Vec":
+        """Read the corpus once: vocabulary, counts and id stream; fresh weights.
+
+        `corpus` may also be a `Corpus` prepared earlier (by build_corpus or another
+        model's build_vocab), given with its `vocab`: nothing is read again.
+        """
+        self.corpus, self.vocab = build_corpus(corpus, self.config, vocab=vocab)
         self._init_weights()
         return self
 
