@@ -48,7 +48,7 @@ class Config:
     beta1: float = _param(0.9, "adam: decay of the first moment")
     beta2: float = _param(0.999, "adam: decay of the second moment")
     eps: float = _param(1e-8, "adam: added to the root of the second moment")
-    batch_words: int = _param(100, "adam: windows per optimizer step (gradients summed per row)")
+    batch_words: int = _param(1000, "adam: windows per optimizer step (gradients averaged per row)")
     alpha: float = _param(0.05, "sgd: learning rate at the start, decayed linearly to min_alpha")
     min_alpha: float = _param(0.0001, "sgd: learning rate at the end of training")
 
