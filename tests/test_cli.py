@@ -41,3 +41,30 @@ def test_help_and_bad_flags(tmp_path):
     assert out.returncode == 0 and "--vector-size" in out.stdout and "--batch-words" in out.stdout
     out = run("-m", "w2v", "corpus.txt", "--window", "0", cwd=tmp_path)
     assert out.returncode == 2 and "window=0 is out of range" in out.stderr
+
+
+def test_ctrl_c_stops_at_a_chunk_and_saves_what_was_trained(tmp_path):
+    import signal
+    import time
+    # a corpus big enough to be still training after the start-up
+    corpus = tmp_path / "big.txt"
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(2000)])
+    with open(corpus, "w") as f:
+        for _ in range(400):
+            f.write(" ".join(words[rng.zipf(1.3, 5000) % 2000]) + "\n")
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "scripts", "train.py"), str(corpus), "--epochs",
+         "1000", "--no-progress", "--workers", "2", "--chunk-words", "2000", "--output", "m.npz"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(6)                          # reading takes well under a second
+    assert process.poll() is None, process.communicate()[0]
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, out
+    assert "interrupted: saving what was trained so far" in out
+    model = Word2Vec.load(tmp_path / "m.npz")
+    assert model.history and model.history[-1]["words"] > 0
+    assert model.history[-1]["complete"] is False
+    assert np.isfinite(model.W_in).all()

@@ -113,8 +113,8 @@ def train_command(argv, prog: str = "w2v train") -> int:
     say(f"optimizer {config.optimizer}, {report.workers} worker thread(s), "
         f"{len(report.epochs)} epoch(s)")
     for e in report.epochs:
-        say(f"  epoch {e.epoch}: loss {e.loss:.4f}, {e.words:,} words, {e.seconds:.1f} s, "
-            f"lr {e.lr:.2e}")
+        say(f"  epoch {e.epoch}{'' if e.complete else ' (interrupted)'}: loss {e.loss:.4f}, "
+            f"{e.words:,} words, {e.seconds:.1f} s, lr {e.lr:.2e}")
     say(f"trained {report.words:,} words ({report.raw_words:,} corpus words) in "
         f"{report.seconds:.1f} s: {report.words_per_second / 1e6:.2f} M words/s; "
         f"total {time.perf_counter() - started:.1f} s")

@@ -36,6 +36,7 @@ class EpochStats:
     windows: int        # windows trained (after subsampling)
     seconds: float
     lr: float           # learning rate reached at the end of the epoch
+    complete: bool = True   # False for an epoch stopped by Ctrl-C
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Trainer:
         self.thread_states = [_kernels.Worker(self.arrays, run_seed, t) for t in range(self.workers)]
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._interrupted_epoch = None
 
     # ------------------------------------------------------------------ epochs
     def train(self):
@@ -142,6 +144,14 @@ class Trainer:
                     callback(model, stats)
         except KeyboardInterrupt:
             report.interrupted = True
+            stats = self._interrupted_epoch
+            if stats is not None and stats.words:
+                report.epochs.append(stats)
+                report.words += stats.words
+                report.windows += stats.windows
+                report.seconds += stats.seconds
+                report.raw_words += round(corpus.stats.tokens * stats.words / corpus.n_words)
+                model.history.append(asdict(stats))
             raise
         finally:
             bar.close()
@@ -186,10 +196,28 @@ class Trainer:
                                     name=f"w2v-worker-{state.thread_id}")
                    for state in self.thread_states]
         started = time.perf_counter()
-        words = windows = 0
-        loss = 0.0
-        lr = self.lr_start
+        tally = {"words": 0, "windows": 0, "loss": 0.0, "lr": self.lr_start}
         error = None
+
+        def take(item):
+            nonlocal error
+            if isinstance(item, BaseException):
+                error = error or item
+                self._stop.set()
+                return
+            tally["words"] += item[0]
+            tally["windows"] += item[1]
+            tally["loss"] += item[2]
+            tally["lr"] = item[3]
+            bar.update(item[0])
+
+        def stats(complete):
+            return EpochStats(epoch=len(self.model.history) + 1,
+                              loss=tally["loss"] / tally["windows"] if tally["windows"] else float("nan"),
+                              words=tally["words"], windows=tally["windows"],
+                              seconds=time.perf_counter() - started, lr=tally["lr"],
+                              complete=complete)
+
         for t in threads:
             t.start()
         try:
@@ -201,27 +229,23 @@ class Trainer:
                     continue
                 if item is None:
                     running -= 1
-                elif isinstance(item, BaseException):
-                    error = error or item
-                    self._stop.set()
-                else:
-                    words += item[0]
-                    windows += item[1]
-                    loss += item[2]
-                    lr = item[3]
-                    bar.update(item[0])
-                    bar.set_postfix(loss=f"{loss / max(windows, 1):.4f}", lr=f"{lr:.2e}",
-                                    refresh=False)
+                    continue
+                take(item)
+                bar.set_postfix(loss=f"{tally['loss'] / max(tally['windows'], 1):.4f}",
+                                lr=f"{tally['lr']:.2e}", refresh=False)
         except KeyboardInterrupt:
+            # Ctrl-C: every thread finishes the chunk it is on, and that work is counted.
             self._stop.set()
             for t in threads:
                 t.join()
+            while not results.empty():
+                item = results.get()
+                if item is not None:
+                    take(item)
+            self._interrupted_epoch = stats(complete=False)
             raise
         for t in threads:
             t.join()
         if error is not None:
             raise error
-        return EpochStats(epoch=len(self.model.history) + 1,
-                          loss=loss / windows if windows else float("nan"),
-                          words=words, windows=windows,
-                          seconds=time.perf_counter() - started, lr=lr)
+        return stats(complete=True)
