@@ -157,3 +157,36 @@ def test_sentences_must_be_token_lists():
         build_corpus(["a sentence as one string"], Config(min_count=1))
     with pytest.raises(TypeError, match="tokens must be str"):
         build_corpus([["a", 3]], Config(min_count=1))
+
+
+def test_byte_scanner_splits_like_str_split(tmp_path, monkeypatch):
+    # Every whitespace str.split() knows, in a file read in blocks of 5 bytes.
+    text = ("a\u00a0b\u3000c\u2028d\x1ce\x85f\u2009g\u202fh\u205fi\u1680j \u00e9t\u00e9 "
+            "na\u00efve\t\x0bx\x0cy\r\nz \u4e2d\u6587\n\n  last")
+    path = tmp_path / "unicode.txt"
+    path.write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setattr(corpus_module, "BLOCK_CHARS", 5)
+    corpus, vocab = build_corpus(path, Config(min_count=1))
+    expected = [line.split() for line in text.split("\n") if line.split()]
+    assert sentences_of(corpus, vocab) == expected
+    assert corpus.stats.tokens == sum(map(len, expected)) and corpus.stats.lines == 4
+
+
+def test_replaced_bytes_merge_into_one_word(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"x\xff y\nx\xfe y\n\xff\xfe y\n")
+    corpus, vocab = build_corpus(path, Config(min_count=1, encoding_errors="replace"))
+    assert vocab.count("x\ufffd") == 2 and vocab.count("y") == 3
+    assert tokens_of(corpus, vocab) == ["x\ufffd", "y", "x\ufffd", "y", "\ufffd\ufffd", "y"]
+    corpus, vocab = build_corpus(path, Config(min_count=1, encoding_errors="ignore"))
+    assert tokens_of(corpus, vocab) == ["x", "y", "x", "y", "y"]   # '\xff\xfe' is nothing
+    assert corpus.stats.tokens == 5
+
+
+def test_other_encodings_are_read_as_text(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("caf\u00e9 na\u00efve caf\u00e9\n".encode("latin-1"))
+    corpus, vocab = build_corpus(path, Config(min_count=1, encoding="latin-1"))
+    assert tokens_of(corpus, vocab) == ["caf\u00e9", "na\u00efve", "caf\u00e9"]
+    with pytest.raises(ValueError, match="unknown text encoding"):
+        build_corpus(path, Config(min_count=1, encoding="klingon"))

@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from w2v._scan import TokenCounter
 from w2v.config import Config
 from w2v.vocab import Vocab, prune_counts
 
@@ -264,8 +265,83 @@ def build_corpus(source, config: Config, vocab: Optional[Vocab] = None) -> Tuple
     return corpus, vocab
 
 
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        raise ValueError(f"encoding={encoding!r}: unknown text encoding") from None
+
+
+def _vocab_and_remap(words: List[str], counts: np.ndarray, config: Config, stats: CorpusStats):
+    """The vocabulary from (words, counts), and provisional id -> final id (-1: dropped)."""
+    vocab = Vocab.from_counts(words, counts, config.min_count, config.max_final_vocab)
+    final_id = dict(zip(vocab.index_to_key, range(len(vocab))))
+    remap = np.fromiter((final_id.get(w, -1) for w in words), dtype=np.int32, count=len(words))
+    stats.kept_tokens = int(counts[remap >= 0].sum())
+    return vocab, remap
+
+
+def _scan_utf8_file(path, config: Config, stats: CorpusStats):
+    """The fast path for UTF-8 files: words are counted as bytes by the Cython
+    TokenCounter (no Python string per token) and decoded once each at the end."""
+    counter = TokenCounter()
+    chunks, ends = _IdChunks(), []
+    carry = b""
+    with open_text(path, "latin-1") as text:         # latin-1: only for its byte stream
+        raw = text.buffer
+        while True:
+            try:
+                block = raw.read(BLOCK_CHARS)
+            except (EOFError, OSError, lzma.LZMAError) as e:
+                raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
+            if block:
+                data = carry + block
+                cut = max(data.rfind(b" "), data.rfind(b"\n"), data.rfind(b"\t"), data.rfind(b"\r"))
+                if cut < 0:                           # no boundary yet: one long token
+                    carry = data
+                    continue
+                piece, carry = data[:cut + 1], data[cut + 1:]
+            else:
+                piece, carry = carry, b""
+            ids, line_ends = counter.scan(piece)
+            chunks.append(ids)
+            ends.append(line_ends)
+            if not block:
+                break
+    line_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+    if counter.tokens > (line_ends[-1] if len(line_ends) else 0):
+        line_ends = np.concatenate((line_ends, [counter.tokens]))     # an unterminated last line
+    counts = counter.counts_array()
+    try:
+        words = [w.decode("utf-8", config.encoding_errors) for w in counter.word_bytes()]
+    except UnicodeDecodeError as e:
+        line, offset = _locate_decode_error(path, "utf-8")
+        raise CorpusError(
+            f"{os.fspath(path)}: bytes that are not valid utf-8 on line {line} (byte offset "
+            f"{offset}: {e.reason}); pass encoding_errors='replace' or 'ignore' to read it "
+            f"anyway") from None
+    stats.tokens, stats.lines = counter.tokens, len(line_ends)
+    unique = dict.fromkeys(words)
+    if len(unique) == len(words) and "" not in unique:
+        vocab, remap = _vocab_and_remap(words, counts, config, stats)
+        return chunks, remap, line_ends, vocab
+    # 'replace' or 'ignore' made different byte strings the same word (or nothing):
+    # merge them, and drop tokens that decoded to nothing.
+    unique.pop("", None)
+    index = {w: i for i, w in enumerate(unique)}
+    merged = np.array([index.get(w, -1) for w in words], dtype=np.int64)
+    merged_counts = np.zeros(len(index), dtype=np.int64)
+    np.add.at(merged_counts, merged[merged >= 0], counts[merged >= 0])
+    stats.tokens -= int(counts[merged < 0].sum())
+    vocab, remap = _vocab_and_remap(list(index), merged_counts, config, stats)
+    remap = np.where(merged >= 0, remap[np.maximum(merged, 0)], -1).astype(np.int32)
+    return chunks, remap, line_ends, vocab
+
+
 def _count_and_encode(source, config: Config, stats: CorpusStats):
     """One pass: give every new word a provisional id, count by bincount, then remap."""
+    if _is_path(source) and _is_utf8(config.encoding):
+        return _scan_utf8_file(source, config, stats)
     provisional = defaultdict()
     provisional.default_factory = itertools.count().__next__
     chunks, line_ends = _IdChunks(), array("q")
@@ -285,10 +361,7 @@ def _count_and_encode(source, config: Config, stats: CorpusStats):
     words = list(provisional)             # insertion order == provisional id order
     del provisional
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), dtype=np.int64)))
-    vocab = Vocab.from_counts(words, counts, config.min_count, config.max_final_vocab)
-    final_id = dict(zip(vocab.index_to_key, range(len(vocab))))
-    remap = np.fromiter((final_id.get(w, -1) for w in words), dtype=np.int32, count=len(words))
-    stats.kept_tokens = int(counts[remap >= 0].sum())
+    vocab, remap = _vocab_and_remap(words, counts, config, stats)
     return chunks, remap, np.frombuffer(line_ends, dtype=np.int64), vocab
 
 

@@ -1,0 +1,206 @@
+# Counting words in UTF-8 bytes without making a Python string per token.
+#
+# A TokenCounter reads blocks of bytes that end on a token boundary, splits them on
+# whitespace exactly as str.split() does for UTF-8 text (ASCII whitespace, \x1c-\x1f,
+# and the multi-byte Unicode spaces), gives every new byte string the next id, counts
+# it, and returns the ids. Words are decoded once each, at the end.
+cimport cython
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy
+
+import numpy as np
+
+
+cdef inline int space_width(const unsigned char* s, int64_t i, int64_t n) noexcept nogil:
+    """Bytes taken by the whitespace character at s[i], or 0 if it is not whitespace."""
+    cdef unsigned char c = s[i]
+    if c == 32 or (9 <= c <= 13) or (28 <= c <= 31):
+        return 1
+    if c < 0xC2:
+        return 0
+    if c == 0xC2 and i + 1 < n and (s[i + 1] == 0x85 or s[i + 1] == 0xA0):
+        return 2
+    if i + 2 >= n:
+        return 0
+    if c == 0xE1 and s[i + 1] == 0x9A and s[i + 2] == 0x80:                  # U+1680
+        return 3
+    if c == 0xE2 and s[i + 1] == 0x80 and (s[i + 2] <= 0x8A or s[i + 2] == 0xA8
+                                          or s[i + 2] == 0xA9 or s[i + 2] == 0xAF):
+        return 3                                                              # U+2000-200A, 2028, 2029, 202F
+    if c == 0xE2 and s[i + 1] == 0x81 and s[i + 2] == 0x9F:                  # U+205F
+        return 3
+    if c == 0xE3 and s[i + 1] == 0x80 and s[i + 2] == 0x80:                  # U+3000
+        return 3
+    return 0
+
+
+cdef class TokenCounter:
+    """Provisional ids for byte strings, in order of first appearance, with counts."""
+    cdef int32_t* table          # slot -> id, -1 when empty; size a power of two
+    cdef int64_t table_size
+    cdef uint64_t* hashes        # per id
+    cdef int64_t* offsets        # per id: where its bytes start in the arena
+    cdef int32_t* lengths
+    cdef int64_t* counts
+    cdef int64_t n_words, words_capacity
+    cdef unsigned char* arena
+    cdef int64_t arena_used, arena_capacity
+    cdef readonly int64_t tokens
+
+    def __cinit__(self):
+        self.table_size = 1 << 16
+        self.table = <int32_t*>malloc(self.table_size * sizeof(int32_t))
+        self.words_capacity = 1 << 14
+        self.hashes = <uint64_t*>malloc(self.words_capacity * sizeof(uint64_t))
+        self.offsets = <int64_t*>malloc(self.words_capacity * sizeof(int64_t))
+        self.lengths = <int32_t*>malloc(self.words_capacity * sizeof(int32_t))
+        self.counts = <int64_t*>malloc(self.words_capacity * sizeof(int64_t))
+        self.arena_capacity = 1 << 20
+        self.arena = <unsigned char*>malloc(self.arena_capacity)
+        if (self.table == NULL or self.hashes == NULL or self.offsets == NULL
+                or self.lengths == NULL or self.counts == NULL or self.arena == NULL):
+            raise MemoryError()
+        for i in range(self.table_size):
+            self.table[i] = -1
+
+    def __dealloc__(self):
+        free(self.table)
+        free(self.hashes)
+        free(self.offsets)
+        free(self.lengths)
+        free(self.counts)
+        free(self.arena)
+
+    @property
+    def n_words(self):
+        return self.n_words
+
+    cdef int grow_table(self) noexcept nogil:
+        cdef int64_t size = self.table_size * 2, i, slot
+        cdef int32_t* table = <int32_t*>malloc(size * sizeof(int32_t))
+        if table == NULL:
+            return -1
+        for i in range(size):
+            table[i] = -1
+        for i in range(self.n_words):
+            slot = self.hashes[i] & (size - 1)
+            while table[slot] != -1:
+                slot = (slot + 1) & (size - 1)
+            table[slot] = <int32_t>i
+        free(self.table)
+        self.table = table
+        self.table_size = size
+        return 0
+
+    cdef int32_t add(self, const unsigned char* token, int32_t length) noexcept nogil:
+        """The id of `token`, a new one if unseen; -1 if memory ran out."""
+        cdef uint64_t h = 1469598103934665603ULL          # FNV-1a, 64 bit
+        cdef int32_t k, found
+        cdef int64_t slot, need
+        cdef void* grown
+        for k in range(length):
+            h = (h ^ token[k]) * 1099511628211ULL
+        slot = h & (self.table_size - 1)
+        while True:
+            found = self.table[slot]
+            if found == -1:
+                break
+            if (self.hashes[found] == h and self.lengths[found] == length
+                    and memcmp(self.arena + self.offsets[found], token, length) == 0):
+                self.counts[found] += 1
+                return found
+            slot = (slot + 1) & (self.table_size - 1)
+        if self.n_words >= 2147483646:
+            return -1
+        if self.n_words == self.words_capacity:
+            self.words_capacity *= 2
+            grown = realloc(self.hashes, self.words_capacity * sizeof(uint64_t))
+            if grown == NULL: return -1
+            self.hashes = <uint64_t*>grown
+            grown = realloc(self.offsets, self.words_capacity * sizeof(int64_t))
+            if grown == NULL: return -1
+            self.offsets = <int64_t*>grown
+            grown = realloc(self.lengths, self.words_capacity * sizeof(int32_t))
+            if grown == NULL: return -1
+            self.lengths = <int32_t*>grown
+            grown = realloc(self.counts, self.words_capacity * sizeof(int64_t))
+            if grown == NULL: return -1
+            self.counts = <int64_t*>grown
+        need = self.arena_used + length
+        if need > self.arena_capacity:
+            while need > self.arena_capacity:
+                self.arena_capacity *= 2
+            grown = realloc(self.arena, self.arena_capacity)
+            if grown == NULL: return -1
+            self.arena = <unsigned char*>grown
+        memcpy(self.arena + self.arena_used, token, length)
+        found = <int32_t>self.n_words
+        self.hashes[found] = h
+        self.offsets[found] = self.arena_used
+        self.lengths[found] = length
+        self.counts[found] = 1
+        self.arena_used = need
+        self.table[slot] = found
+        self.n_words += 1
+        if self.n_words * 10 > self.table_size * 7:
+            if self.grow_table() != 0:
+                return -1
+        return found
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def scan(self, const unsigned char[::1] block not None):
+        """Ids of the tokens of `block` and the token counts at each newline in it.
+
+        The block must end on a token boundary (whitespace or end of input).
+        """
+        cdef int64_t n = block.shape[0], i = 0, start, width, n_ids = 0, n_ends = 0
+        cdef int64_t max_tokens = n // 2 + 1
+        cdef const unsigned char* s = &block[0] if n else NULL
+        ids = np.empty(max_tokens, dtype=np.int32)
+        ends = np.empty(max(1, n), dtype=np.int64) if n else np.empty(0, dtype=np.int64)
+        cdef int32_t[::1] ids_view = ids
+        cdef int64_t[::1] ends_view = ends
+        cdef int32_t word
+        cdef bint failed = False
+        if n == 0:
+            return ids[:0], ends[:0]
+        with nogil:
+            while i < n:
+                width = space_width(s, i, n)
+                if width:
+                    if s[i] == 10:
+                        ends_view[n_ends] = self.tokens + n_ids
+                        n_ends += 1
+                    i += width
+                    continue
+                start = i
+                while i < n and space_width(s, i, n) == 0:
+                    i += 1
+                if i - start >= 2147483647:
+                    failed = True
+                    break
+                word = self.add(s + start, <int32_t>(i - start))
+                if word < 0:
+                    failed = True
+                    break
+                ids_view[n_ids] = word
+                n_ids += 1
+        if failed:
+            raise MemoryError("out of memory (or a token over 2 GB, or over 2**31 words) "
+                              "while counting words")
+        self.tokens += n_ids
+        return ids[:n_ids].copy(), ends[:n_ends].copy()
+
+    def counts_array(self):
+        out = np.empty(self.n_words, dtype=np.int64)
+        cdef int64_t i
+        for i in range(self.n_words):
+            out[i] = self.counts[i]
+        return out
+
+    def word_bytes(self):
+        """Every word's bytes, in id order."""
+        return [(<char*>self.arena)[self.offsets[i]:self.offsets[i] + self.lengths[i]]
+                for i in range(self.n_words)]
