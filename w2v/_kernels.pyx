@@ -104,6 +104,13 @@ cdef extern from *:
 
 
 # --------------------------------------------------------------------- vector maths
+cdef inline void prefetch_row(const real* row, int dim) noexcept nogil:
+    """Ask for every cache line of a row (64 bytes = 16 floats a line)."""
+    cdef int i
+    for i in range(0, dim, 16):
+        prefetch(row + i)
+
+
 cdef real dot(const real* a, const real* b, int n) noexcept nogil:
     cdef int i
     cdef real total = 0
@@ -328,6 +335,9 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
                 continue
             target = w.sentence[i]
             w.outputs[0] = target
+            prefetch_row(m.w_out + <int64_t>target * m.dim, m.dim)
+            if i + m.window + 1 < n:       # the word the next windows will reach
+                prefetch_row(m.w_in + <int64_t>w.sentence[i + m.window + 1] * m.dim, m.dim)
             n_outputs = 1
             for d in range(m.negative):
                 negative_word = draw_negative(m.negatives, m.vocab_size, &w.rng)
@@ -337,6 +347,9 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
                 if negative_word != target:    # as word2vec: a draw of the target is skipped
                     w.outputs[n_outputs] = negative_word
                     n_outputs += 1
+                    # a random row, likely not in cache: start loading it while the
+                    # other draws and the context sum are computed
+                    prefetch_row(m.w_out + <int64_t>negative_word * m.dim, m.dim)
             if m.optimizer == OPT_SGD:
                 result.loss += sgd_window(m, w, w.context, n_context, w.outputs, n_outputs, <real>lr)
             else:
