@@ -7,7 +7,6 @@ Prints words/s per optimizer and thread count (median of repeats) and the speed-
 over one thread. The vocabulary is built once; each run trains fresh vectors.
 """
 import argparse
-import lzma
 import os
 import statistics
 import sys
@@ -30,19 +29,10 @@ def main():
     from w2v import Word2Vec
     from w2v.corpus import build_corpus
     from w2v.config import Config
-    path = args.corpus
-    if path.endswith(".xz"):
-        plain = os.path.join(tempfile.gettempdir(), "w2v-bench", os.path.basename(path)[:-3])
-        if not os.path.exists(plain):
-            os.makedirs(os.path.dirname(plain), exist_ok=True)
-            with lzma.open(path, "rb") as src, open(plain + ".part", "wb") as dst:
-                while True:
-                    block = src.read(1 << 24)
-                    if not block:
-                        break
-                    dst.write(block)
-            os.replace(plain + ".part", plain)
-        path = plain
+    from bench import prepare_corpus          # scripts/bench.py: decompresses once, to a temp folder
+    work = os.path.join(tempfile.gettempdir(), "w2v-bench")
+    os.makedirs(work, exist_ok=True)
+    path = prepare_corpus(args.corpus, work)["plain"]
     corpus, vocab = build_corpus(path, Config())
     rows = []
     for optimizer in ("sgd", "adam"):
