@@ -1,0 +1,42 @@
+"""Agreement with gensim, when it is installed (pip install ".[bench]"); skipped otherwise."""
+import numpy as np
+import pytest
+
+gensim = pytest.importorskip("gensim")
+from gensim.models import KeyedVectors  # noqa: E402
+
+from w2v.evaluation import evaluate_analogies, evaluate_word_pairs  # noqa: E402
+
+
+def as_gensim(model):
+    kv = KeyedVectors(model.config.vector_size)
+    kv.add_vectors(list(model.index_to_key), model.word_vecs)
+    return kv
+
+
+def test_word2vec_files_load_in_gensim_bit_for_bit(trained_models, tmp_path):
+    model = trained_models["sgd"]
+    model.save_word2vec_format(tmp_path / "v.bin")
+    model.save_word2vec_format(tmp_path / "v.txt", binary=False)
+    binary = KeyedVectors.load_word2vec_format(tmp_path / "v.bin", binary=True)
+    text = KeyedVectors.load_word2vec_format(tmp_path / "v.txt", binary=False)
+    assert binary.index_to_key == model.index_to_key == text.index_to_key
+    np.testing.assert_array_equal(binary.vectors, model.word_vecs)
+    np.testing.assert_allclose(text.vectors, model.word_vecs, atol=1e-6)
+
+
+def test_analogy_accuracy_and_word_pairs_agree_with_gensim(trained_models, toy_questions, tmp_path):
+    model = trained_models["adam"]
+    kv = as_gensim(model)
+    ours = evaluate_analogies(model, toy_questions, restrict_vocab=200)
+    score, sections = kv.evaluate_word_analogies(toy_questions, restrict_vocab=200)
+    assert ours["accuracy"] == pytest.approx(score)
+    assert ours["correct"] == len(sections[-1]["correct"])
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("# word pairs\nking\tqueen\t9\nking\tapples\t1\ncat\tcats\t8\n"
+                     "paris\tfrance\t7\nboy\tgirl\t8.5\nzzz\tking\t3\n")
+    ours = evaluate_word_pairs(model, pairs)
+    pearson, spearman, oov = kv.evaluate_word_pairs(str(pairs))
+    assert ours["spearman"] == pytest.approx(spearman.statistic, abs=1e-6)
+    assert ours["pearson"] == pytest.approx(pearson.statistic, abs=1e-5)
+    assert 100 * ours["oov_ratio"] == pytest.approx(oov)
