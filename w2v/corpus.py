@@ -29,7 +29,7 @@ from w2v.vocab import Vocab, prune_counts
 
 logger = logging.getLogger(__name__)
 
-BLOCK_CHARS = 1 << 20        # characters read from a file at a time
+BLOCK_CHARS = 1 << 20        # characters (bytes on the UTF-8 path) read from a file at a time
 BATCH_TOKENS = 1 << 18       # tokens converted to ids at a time
 PRUNE_CHECK_TOKENS = 10000   # with max_vocab_size, the vocabulary is checked this often
 CHUNK_IDS = 1 << 22          # ids kept per array while reading (16 MB, mapped on its own)
