@@ -68,3 +68,12 @@ def test_ctrl_c_stops_at_a_chunk_and_saves_what_was_trained(tmp_path):
     assert model.history and model.history[-1]["words"] > 0
     assert model.history[-1]["complete"] is False
     assert np.isfinite(model.W_in).all()
+
+
+def test_bad_corpus_is_one_clear_line_not_a_traceback(tmp_path):
+    out = run("-m", "w2v", "missing.txt", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "error: corpus file not found" in out.stderr and "Traceback" not in out.stderr
+    (tmp_path / "rare.txt").write_text("a b c\n")
+    out = run("-m", "w2v", "rare.txt", cwd=tmp_path)
+    assert out.returncode == 1 and "empty vocabulary" in out.stderr and "Traceback" not in out.stderr

@@ -146,10 +146,19 @@ def train_command(argv, prog: str = "w2v train") -> int:
 
 
 def main(argv=None, prog: str = "w2v") -> int:
+    from w2v.corpus import CorpusError
+    from w2v.io import ModelFileError
+    from w2v.trainer import TrainingDiverged
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "train":
-        return train_command(argv[1:], prog=f"{prog} train")
-    return train_command(argv, prog=prog)
+        argv, prog = argv[1:], f"{prog} train"
+    try:
+        return train_command(argv, prog=prog)
+    except (OSError, CorpusError, ModelFileError, TrainingDiverged, ValueError) as e:
+        # Expected failures (bad path, unreadable or unusable corpus, ...): one line, no traceback.
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
