@@ -504,14 +504,6 @@ cdef class Worker:
         free_sparse_grad(&self.scratch.grad_in)
         free_sparse_grad(&self.scratch.grad_out)
 
-    def get_rng_state(self):
-        return int(self.scratch.rng)
-
-    def set_rng_state(self, uint64_t state):
-        if state == 0:
-            raise ValueError("the RNG state must not be 0")
-        self.scratch.rng = state
-
 
 def train_chunk(TrainingArrays arrays not None, Worker worker not None,
                 int64_t first_sentence, int64_t end_sentence,
@@ -582,7 +574,7 @@ def build_alias_table(weights):
 # ------------------------------------------ single-step twins, for tests against NumPy
 cdef class _Scratch:
     cdef WorkerScratch s
-    def __cinit__(self, int64_t vocab_size, int dim, int max_context, int max_outputs):
+    def __cinit__(self, int64_t vocab_size, int dim):
         memset(&self.s, 0, sizeof(WorkerScratch))
         self.s.hidden = <real*>calloc(dim, sizeof(real))
         self.s.hidden_grad = <real*>calloc(dim, sizeof(real))
@@ -614,7 +606,7 @@ def py_sgd_window(float[:, ::1] w_in not None, float[:, ::1] w_out not None, con
     cdef ModelArrays m
     cdef int32_t[::1] ctx = _window_ids(context, w_in.shape[0], "context")
     cdef int32_t[::1] out = _window_ids(outputs, w_in.shape[0], "outputs")
-    scratch = _Scratch(w_in.shape[0], w_in.shape[1], ctx.shape[0], out.shape[0])
+    scratch = _Scratch(w_in.shape[0], w_in.shape[1])
     memset(&m, 0, sizeof(ModelArrays))
     m.w_in, m.w_out, m.vocab_size, m.dim, m.cbow_mean = &w_in[0, 0], &w_out[0, 0], w_in.shape[0], w_in.shape[1], cbow_mean
     return sgd_window(&m, &(<_Scratch>scratch).s, &ctx[0], ctx.shape[0], &out[0], out.shape[0], <real>lr)
@@ -632,7 +624,7 @@ def py_adam_step(float[:, ::1] w_in not None, float[:, ::1] w_out not None,
     cdef double loss = 0
     if step < 1:
         raise ValueError("step counts from 1")
-    scratch = _Scratch(w_in.shape[0], w_in.shape[1], 0, 0)
+    scratch = _Scratch(w_in.shape[0], w_in.shape[1])
     memset(&m, 0, sizeof(ModelArrays))
     m.w_in, m.w_out, m.vocab_size, m.dim, m.cbow_mean = &w_in[0, 0], &w_out[0, 0], w_in.shape[0], w_in.shape[1], cbow_mean
     m.m_in, m.v_in, m.m_out, m.v_out = &m_in[0, 0], &v_in[0, 0], &m_out[0, 0], &v_out[0, 0]

@@ -1,7 +1,6 @@
 """Word2Vec: the model (vocabulary, W_in, W_out, optimizer state, config) and its API."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable, Optional, Sequence
 
 import numpy as np
