@@ -89,3 +89,36 @@ def test_loading_never_unpickles(tmp_path):
     assert zipfile.is_zipfile(path)
     with pytest.raises(ModelFileError):
         Word2Vec.load(path)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_word2vec_format_reader_round_trips(trained_models, tmp_path, binary):
+    from w2v.io import load_word2vec_format
+    model = trained_models["adam"]
+    path = tmp_path / "v"
+    model.save_word2vec_format(path, binary=binary)
+    words, vectors = load_word2vec_format(path, binary=binary)
+    assert words == model.index_to_key
+    if binary:
+        np.testing.assert_array_equal(vectors, model.word_vecs)
+    else:
+        np.testing.assert_allclose(vectors, model.word_vecs, atol=1e-6)
+
+
+def test_word2vec_reader_rejects_lying_and_truncated_files(trained_models, tmp_path):
+    from w2v.io import load_word2vec_format
+    good = tmp_path / "v.bin"
+    trained_models["sgd"].save_word2vec_format(good)
+    header, body = good.read_bytes().split(b"\n", 1)
+    lying = tmp_path / "lying.bin"
+    lying.write_bytes(b"999999999 100\n" + body)          # more rows than the file holds
+    with pytest.raises(ModelFileError, match="more than"):
+        load_word2vec_format(lying)
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(header + b"\n" + body[: len(body) // 2])
+    with pytest.raises(ModelFileError, match="truncated|more than"):
+        load_word2vec_format(truncated)
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"not a header\n")
+    with pytest.raises(ModelFileError, match="header"):
+        load_word2vec_format(garbage)
