@@ -33,10 +33,23 @@ def window_loss_and_grads(W_in, W_out, context, outputs, cbow_mean=True):
     return loss, grad_in, grad_out
 
 
-def sgd_window(W_in, W_out, context, outputs, lr, cbow_mean=True):
+def renorm(W, rows, max_norm, norm_type=2.0):
+    """torch's embedding_renorm_: each looked-up row longer than max_norm is scaled,
+    in place, by max_norm / (norm + 1e-7)."""
+    for r in sorted(set(rows)):
+        norm = np.linalg.norm(W[r], ord=norm_type)
+        if norm > max_norm:
+            W[r] *= max_norm / (norm + 1e-7)
+
+
+def sgd_window(W_in, W_out, context, outputs, lr, cbow_mean=True, fixed_rows=(),
+               max_norm=None, norm_type=2.0):
     """In place on float64 arrays. As word2vec, each output row is updated as soon as
-    its gradient is known; dL/dh uses the rows before their update."""
+    its gradient is known; dL/dh uses the rows before their update. Rows of W_in in
+    `fixed_rows` (frozen, padding) are not updated; max_norm renormalises on lookup."""
     context = list(context)
+    if max_norm is not None:
+        renorm(W_in, context, max_norm, norm_type)
     h = W_in[context].sum(axis=0)
     if cbow_mean:
         h = h / len(context)
@@ -50,16 +63,18 @@ def sgd_window(W_in, W_out, context, outputs, lr, cbow_mean=True):
         grad_h += g * W_out[o]
         W_out[o] -= lr * g * h
     for c in context:
-        W_in[c] -= lr * grad_h
+        if c not in fixed_rows:
+            W_in[c] -= lr * grad_h
     return loss
 
 
 def adam_step(params, moments, windows, lr, step, beta1=0.9, beta2=0.999, eps=1e-8,
-              cbow_mean=True):
+              cbow_mean=True, fixed_rows=()):
     """One lazy Adam step (as torch.optim.SparseAdam) on the mean loss of `windows`.
 
     params = [W_in, W_out]; moments = [(m_in, v_in), (m_out, v_out)]; all float64,
-    updated in place. Only rows looked up by some window are touched.
+    updated in place. Only rows looked up by some window are touched, and no row of
+    W_in in `fixed_rows` (frozen, padding).
     """
     W_in, W_out = params
     grads = [{}, {}]
@@ -67,6 +82,7 @@ def adam_step(params, moments, windows, lr, step, beta1=0.9, beta2=0.999, eps=1e
     for context, outputs in windows:
         l, g_in, g_out = window_loss_and_grads(W_in, W_out, context, outputs, cbow_mean)
         loss += l
+        g_in = {row: g for row, g in g_in.items() if row not in fixed_rows}
         for acc, g in zip(grads, (g_in, g_out)):
             for row, value in g.items():
                 acc[row] = acc.get(row, 0) + value

@@ -35,6 +35,11 @@ cdef struct ModelArrays:
     bint cbow_mean
     bint shrink_windows
     Optimizer optimizer
+    # nn.Embedding-style options on W_in (the embedding the context rows are looked up in)
+    bint update_in        # False: W_in is frozen (from_pretrained(freeze=True)); W_out trains
+    int64_t padding_idx   # this W_in row is never updated (nn.Embedding's padding_idx); -1: none
+    real max_norm         # > 0: a looked-up W_in row longer than this is rescaled in place
+    real norm_type        # the p of that p-norm
     # Adam
     double beta1
     double beta2
@@ -76,6 +81,7 @@ cdef real dot(const real* a, const real* b, int n) noexcept nogil
 cdef void axpy(real alpha, const real* x, real* y, int n) noexcept nogil
 cdef int32_t draw_negative(const AliasEntry* table, int64_t size, uint64_t* rng) noexcept nogil
 cdef double loss_and_dscore(real score, bint positive, real* dscore) noexcept nogil
+cdef void renorm_row(real* row, int dim, real max_norm, real norm_type) noexcept nogil
 cdef int cbow_hidden(const ModelArrays* m, WorkerScratch* w,
                      const int32_t* context, int n_context) noexcept nogil
 cdef double sgd_window(const ModelArrays* m, WorkerScratch* w, const int32_t* context,

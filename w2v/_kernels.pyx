@@ -20,7 +20,7 @@
 # form that cannot overflow), so there is no clamp and no skip: a score of +-100 gives
 # a gradient of (almost) 0 and a finite loss.
 cimport cython
-from libc.math cimport expf, logf, sqrtf, pow, sqrt
+from libc.math cimport expf, fabsf, fmaxf, isinf, logf, powf, sqrtf, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
@@ -158,13 +158,41 @@ cdef int32_t draw_negative(const AliasEntry* table, int64_t size, uint64_t* rng)
 
 
 # ----------------------------------------------------------------------- one window
+cdef void renorm_row(real* row, int dim, real max_norm, real norm_type) noexcept nogil:
+    """Rescale `row` to p-norm max_norm if it is longer, as torch's embedding_renorm_."""
+    cdef int i
+    cdef real norm = 0
+    if norm_type == 2:
+        norm = sqrtf(dot(row, row, dim))
+    elif norm_type == 1:
+        for i in range(dim):
+            norm += fabsf(row[i])
+    elif isinf(norm_type):
+        for i in range(dim):
+            norm = fmaxf(norm, fabsf(row[i]))
+    else:
+        for i in range(dim):
+            norm += powf(fabsf(row[i]), norm_type)
+        norm = powf(norm, 1 / norm_type)
+    if norm > max_norm:
+        norm = max_norm / (norm + <real>1e-7)
+        for i in range(dim):
+            row[i] *= norm
+
+
+cdef inline bint trains_in_row(const ModelArrays* m, int32_t row) noexcept nogil:
+    return m.update_in and row != m.padding_idx
+
+
 cdef int cbow_hidden(const ModelArrays* m, WorkerScratch* w,
                      const int32_t* context, int n_context) noexcept nogil:
     cdef int j, i, dim = m.dim
-    cdef const real* row
+    cdef real* row
     memset(w.hidden, 0, dim * sizeof(real))
     for j in range(n_context):
         row = m.w_in + <int64_t>context[j] * dim
+        if m.max_norm > 0:          # nn.Embedding(max_norm=...): renormalised on lookup
+            renorm_row(row, dim, m.max_norm, m.norm_type)
         for i in range(dim):
             w.hidden[i] += row[i]
     if m.cbow_mean and n_context > 1:
@@ -188,7 +216,8 @@ cdef double sgd_window(const ModelArrays* m, WorkerScratch* w, const int32_t* co
         axpy(dscore, out_row, w.hidden_grad, dim)      # before the row moves
         axpy(-lr * dscore, w.hidden, out_row, dim)
     for j in range(n_context):       # the whole error to every context row (word2vec.c)
-        axpy(-lr, w.hidden_grad, m.w_in + <int64_t>context[j] * dim, dim)
+        if trains_in_row(m, context[j]):
+            axpy(-lr, w.hidden_grad, m.w_in + <int64_t>context[j] * dim, dim)
     return loss
 
 
@@ -220,7 +249,8 @@ cdef double adam_accumulate_window(const ModelArrays* m, WorkerScratch* w,
         axpy(dscore, w.hidden, grad_row(&w.grad_out, outputs[t], dim), dim)
     scale = <real>1.0 / n_context if m.cbow_mean else 1
     for j in range(n_context):
-        axpy(scale, w.hidden_grad, grad_row(&w.grad_in, context[j], dim), dim)
+        if trains_in_row(m, context[j]):
+            axpy(scale, w.hidden_grad, grad_row(&w.grad_in, context[j], dim), dim)
     w.batch_count += 1
     return loss
 
@@ -386,7 +416,8 @@ cdef class TrainingArrays:
                   const int32_t[::1] ids not None, const int64_t[::1] sentence_starts not None,
                   int window, int negative, bint cbow_mean, str optimizer,
                   double beta1=0.9, double beta2=0.999, double eps=1e-8, int batch_windows=1,
-                  bint shrink_windows=True):
+                  bint shrink_windows=True, bint freeze=False, int64_t padding_idx=-1,
+                  double max_norm=0, double norm_type=2):
         cdef int64_t vocab_size = w_in.shape[0], i
         cdef float[:, ::1] m_in, v_in, m_out, v_out
         if w_out.shape[0] != vocab_size or w_out.shape[1] != w_in.shape[1]:
@@ -400,6 +431,7 @@ cdef class TrainingArrays:
             raise ValueError("sentence_starts must run from 0 to len(ids)")
         if window < 1 or negative < 0 or batch_windows < 1:
             raise ValueError("window >= 1, negative >= 0 and batch_windows >= 1 are required")
+        set_embedding_options(&self.arrays, vocab_size, freeze, padding_idx, max_norm, norm_type)
         self.arrays.w_in = &w_in[0, 0]
         self.arrays.w_out = &w_out[0, 0]
         self.arrays.m_in = self.arrays.v_in = self.arrays.m_out = self.arrays.v_out = NULL
@@ -446,6 +478,19 @@ cdef class TrainingArrays:
 
     def __dealloc__(self):
         free(self.alias_table)
+
+
+cdef int set_embedding_options(ModelArrays* m, int64_t vocab_size, bint freeze,
+                               int64_t padding_idx, double max_norm, double norm_type) except -1:
+    if not (padding_idx == -1 or 0 <= padding_idx < vocab_size):
+        raise IndexError(f"padding_idx {padding_idx} out of range [0, {vocab_size})")
+    if max_norm < 0 or not norm_type > 0:
+        raise ValueError("max_norm must be >= 0 (0: off) and norm_type > 0")
+    m.update_in = not freeze
+    m.padding_idx = padding_idx
+    m.max_norm = <real>max_norm
+    m.norm_type = <real>norm_type
+    return 0
 
 
 cdef int alloc_sparse_grad(SparseGrad* g, int64_t vocab_size, int64_t capacity, int dim) noexcept:
@@ -601,7 +646,8 @@ def _window_ids(values, int64_t vocab_size, what):
 
 
 def py_sgd_window(float[:, ::1] w_in not None, float[:, ::1] w_out not None, context,
-                  outputs, double lr, bint cbow_mean=True):
+                  outputs, double lr, bint cbow_mean=True, bint freeze=False,
+                  int64_t padding_idx=-1, double max_norm=0, double norm_type=2):
     """One SGD step on one window; outputs[0] is the target, the rest negatives. Returns the loss."""
     cdef ModelArrays m
     cdef int32_t[::1] ctx = _window_ids(context, w_in.shape[0], "context")
@@ -609,6 +655,7 @@ def py_sgd_window(float[:, ::1] w_in not None, float[:, ::1] w_out not None, con
     scratch = _Scratch(w_in.shape[0], w_in.shape[1])
     memset(&m, 0, sizeof(ModelArrays))
     m.w_in, m.w_out, m.vocab_size, m.dim, m.cbow_mean = &w_in[0, 0], &w_out[0, 0], w_in.shape[0], w_in.shape[1], cbow_mean
+    set_embedding_options(&m, w_in.shape[0], freeze, padding_idx, max_norm, norm_type)
     return sgd_window(&m, &(<_Scratch>scratch).s, &ctx[0], ctx.shape[0], &out[0], out.shape[0], <real>lr)
 
 
@@ -616,7 +663,8 @@ def py_adam_step(float[:, ::1] w_in not None, float[:, ::1] w_out not None,
                  float[:, ::1] m_in not None, float[:, ::1] v_in not None,
                  float[:, ::1] m_out not None, float[:, ::1] v_out not None,
                  windows, double lr, int64_t step, double beta1=0.9, double beta2=0.999,
-                 double eps=1e-8, bint cbow_mean=True):
+                 double eps=1e-8, bint cbow_mean=True, bint freeze=False,
+                 int64_t padding_idx=-1, double max_norm=0, double norm_type=2):
     """One lazy Adam step over a minibatch of windows [(context, outputs), ...]. Returns the loss sum."""
     cdef ModelArrays m
     cdef int32_t[::1] ctx
@@ -628,6 +676,7 @@ def py_adam_step(float[:, ::1] w_in not None, float[:, ::1] w_out not None,
     memset(&m, 0, sizeof(ModelArrays))
     m.w_in, m.w_out, m.vocab_size, m.dim, m.cbow_mean = &w_in[0, 0], &w_out[0, 0], w_in.shape[0], w_in.shape[1], cbow_mean
     m.m_in, m.v_in, m.m_out, m.v_out = &m_in[0, 0], &v_in[0, 0], &m_out[0, 0], &v_out[0, 0]
+    set_embedding_options(&m, w_in.shape[0], freeze, padding_idx, max_norm, norm_type)
     m.beta1, m.beta2, m.eps, m.optimizer = beta1, beta2, eps, OPT_ADAM
     for context, outputs in windows:
         ctx = _window_ids(context, w_in.shape[0], "context")
@@ -658,6 +707,20 @@ def py_draw_negatives(const float[::1] alias_prob not None, const int32_t[::1] a
     finally:
         free(table)
     return draws
+
+
+def py_embedding_lookup(float[:, ::1] w_in not None, context, double max_norm=0,
+                        double norm_type=2, bint cbow_mean=True):
+    """The hidden vector of a window as the kernels compute it (rows renormalised in
+    place first when max_norm > 0, as torch.nn.functional.embedding does)."""
+    cdef ModelArrays m
+    cdef int32_t[::1] ctx = _window_ids(context, w_in.shape[0], "context")
+    scratch = _Scratch(w_in.shape[0], w_in.shape[1])
+    memset(&m, 0, sizeof(ModelArrays))
+    m.w_in, m.vocab_size, m.dim, m.cbow_mean = &w_in[0, 0], w_in.shape[0], w_in.shape[1], cbow_mean
+    set_embedding_options(&m, w_in.shape[0], False, -1, max_norm, norm_type)
+    cbow_hidden(&m, &(<_Scratch>scratch).s, &ctx[0], ctx.shape[0])
+    return np.asarray(<real[:w_in.shape[1]]>(<_Scratch>scratch).s.hidden).copy()
 
 
 def py_loss_and_dscore(float score, bint positive):

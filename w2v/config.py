@@ -31,6 +31,14 @@ class Config:
     shrink_windows: bool = _param(True, "draw each position's window size from 1..window, as "
                                         "word2vec does (False: always the full window)")
 
+    # The input embedding W_in, with torch.nn.Embedding's options
+    freeze: bool = _param(False, "keep W_in fixed (pretrained vectors); only W_out trains")
+    padding_idx: Optional[int] = _param(None, "a W_in row that is never updated (zero when "
+                                              "initialised here); negative counts from the end")
+    max_norm: Optional[float] = _param(None, "W_in rows longer than this are rescaled in "
+                                             "place when looked up")
+    norm_type: float = _param(2.0, "the p of the p-norm for max_norm")
+
     # Vocabulary and corpus
     min_count: int = _param(5, "words seen fewer times are dropped")
     max_vocab_size: Optional[int] = _param(None, "prune rare words while counting, as word2vec does")
@@ -101,6 +109,15 @@ class Config:
         need(self.alpha > 0, "alpha", "must be > 0")
         need(0 <= self.min_alpha <= self.alpha, "min_alpha", f"must be in [0, alpha={self.alpha}]")
         need(self.chunk_words >= 1, "chunk_words", "must be >= 1")
+        need(isinstance(self.freeze, bool), "freeze", "True or False")
+        if self.padding_idx is not None:
+            is_int("padding_idx")
+        if self.max_norm is not None:
+            is_num("max_norm")
+            need(self.max_norm > 0, "max_norm", "must be > 0 (or None for no limit)")
+        if not (isinstance(self.norm_type, (int, float)) and not isinstance(self.norm_type, bool)):
+            raise TypeError(f"norm_type must be a number, got {self.norm_type!r}")
+        need(self.norm_type > 0, "norm_type", "must be > 0 (inf for the max norm)")
         need(0 <= self.seed < 2**63, "seed", "must be in [0, 2**63)")
         need(isinstance(self.cbow_mean, bool), "cbow_mean", "True or False")
         need(isinstance(self.shrink_windows, bool), "shrink_windows", "True or False")
@@ -116,6 +133,16 @@ class Config:
         return self
 
     # ---------------------------------------------------------------- helpers
+    def resolved_padding_idx(self, vocab_size: int) -> int:
+        """padding_idx as a row of a vocab_size-row W_in, -1 for none; IndexError if outside."""
+        if self.padding_idx is None:
+            return -1
+        row = self.padding_idx + vocab_size if self.padding_idx < 0 else self.padding_idx
+        if not 0 <= row < vocab_size:
+            raise IndexError(f"padding_idx={self.padding_idx} out of range for a vocabulary "
+                             f"of {vocab_size} words: must be in [-{vocab_size}, {vocab_size})")
+        return row
+
     @property
     def resolved_workers(self) -> int:
         """Threads to train with: `workers`, or every core this process may use."""

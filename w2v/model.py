@@ -62,6 +62,9 @@ class Word2Vec:
         self.W_in = rng.random((n, dim), dtype=np.float32)
         self.W_in -= 0.5
         self.W_in /= dim                       # word2vec's init: uniform in [-0.5, 0.5) / dim
+        padding = self.config.resolved_padding_idx(n)
+        if padding >= 0:
+            self.W_in[padding] = 0             # as nn.Embedding(padding_idx=...)
         self.W_out = np.zeros((n, dim), dtype=np.float32)
         self.moments = None
         if self.config.optimizer == "adam":

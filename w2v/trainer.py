@@ -106,7 +106,9 @@ class Trainer:
             model.W_in, model.W_out, model.adam_moments(), self.keep_prob,
             sampler.alias_prob, sampler.alias_index, corpus.ids, corpus.sentence_starts,
             config.window, config.negative, config.cbow_mean, config.optimizer,
-            config.beta1, config.beta2, config.eps, config.batch_words, config.shrink_windows)
+            config.beta1, config.beta2, config.eps, config.batch_words, config.shrink_windows,
+            config.freeze, config.resolved_padding_idx(len(model.vocab)), config.max_norm or 0.0,
+            config.norm_type)
         self.bounds = chunk_bounds(corpus.sentence_starts, config.chunk_words)
         # Every run of train() on the same model draws fresh random numbers.
         run_seed = config.seed + 1_000_003 * model.train_runs
