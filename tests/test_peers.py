@@ -40,3 +40,28 @@ def test_analogy_accuracy_and_word_pairs_agree_with_gensim(trained_models, toy_q
     assert ours["spearman"] == pytest.approx(spearman.statistic, abs=1e-6)
     assert ours["pearson"] == pytest.approx(pearson.statistic, abs=1e-5)
     assert 100 * ours["oov_ratio"] == pytest.approx(oov)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_gensim_written_vectors_load_in_w2v(trained_models, tmp_path, binary):
+    from w2v import load_vectors
+    kv = as_gensim(trained_models["adam"])
+    path = tmp_path / ("g.bin" if binary else "g.txt")
+    kv.save_word2vec_format(str(path), binary=binary)
+    ours = load_vectors(path)
+    assert ours.index_to_key == kv.index_to_key
+    if binary:
+        np.testing.assert_array_equal(ours.vectors, kv.vectors)
+    else:
+        np.testing.assert_allclose(ours.vectors, kv.vectors, rtol=1e-6)
+    got, expected = ours.most_similar("king", topn=3), kv.most_similar("king", topn=3)
+    assert [w for w, _ in got] == [w for w, _ in expected]
+    assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-5)
+
+
+def test_vec_files_load_in_gensim(trained_models, tmp_path):
+    model = trained_models["sgd"]
+    model.save_word2vec_format(tmp_path / "m.vec")
+    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "m.vec"), binary=False)
+    assert kv.index_to_key == model.index_to_key
+    np.testing.assert_allclose(kv.vectors, model.word_vecs, atol=1e-6)

@@ -4,10 +4,10 @@ from w2v.corpus import Corpus, CorpusError, build_corpus
 from w2v.io import ModelFileError
 from w2v.model import Word2Vec
 from w2v.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport
-from w2v.vectors import WordVectors
+from w2v.vectors import WordVectors, load_vectors
 from w2v.vocab import Vocab
 
 __version__ = "0.1.0"
 __all__ = ["Config", "Corpus", "CorpusError", "EpochStats", "ModelFileError", "Trainer",
            "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
-           "build_corpus"]
+           "build_corpus", "load_vectors"]

@@ -57,7 +57,7 @@ def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
                              "<corpus name>.w2v.npz in the current directory)")
     parser.add_argument("--save-vectors", metavar="PATH", default=None,
                         help="also write the word vectors in word2vec C's binary format "
-                             "(text format if PATH ends in .txt)")
+                             "(text if PATH ends in .txt or .vec)")
     parser.add_argument("--neighbours", nargs="*", metavar="WORD", default=None,
                         help="words whose nearest neighbours to print (default: a few frequent ones)")
     parser.add_argument("--analogy", nargs=3, metavar=("A", "B", "C"), default=None,
@@ -107,8 +107,7 @@ def train_command(argv, prog: str = "w2v train") -> int:
     report = model.last_report
     model.save(output)
     if args.save_vectors:
-        model.save_word2vec_format(args.save_vectors,
-                                   binary=not args.save_vectors.lower().endswith(".txt"))
+        model.save_word2vec_format(args.save_vectors)
 
     say(f"optimizer {config.optimizer}, {report.workers} worker thread(s), "
         f"{len(report.epochs)} epoch(s)")

@@ -6,12 +6,13 @@ runs code from the file.
 """
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -99,9 +100,44 @@ def load_arrays(path):
 
 
 # -------------------------------------------------------------- word2vec C formats
+VECTOR_FORMATS = ("word2vec-bin", "word2vec", "vec")   # binary, text, fastText text
+
+
+def vector_format_of(path, binary: Optional[bool] = None, sniff: bool = True) -> str:
+    """The vector format for `path`: from `binary` if given, else the file name
+    (.bin: binary; .txt, .vec: text), else (with `sniff`, for reading) the file's
+    content; binary when nothing tells."""
+    if binary is not None:
+        return "word2vec-bin" if binary else "word2vec"
+    name = os.fspath(path).lower()
+    if name.endswith(".vec"):
+        return "vec"
+    if name.endswith((".txt", ".tsv")):
+        return "word2vec"
+    if name.endswith(".bin") or not sniff or not os.path.exists(path):
+        return "word2vec-bin"
+    return "word2vec" if _looks_like_text_vectors(path) else "word2vec-bin"
+
+
+def _looks_like_text_vectors(path) -> bool:
+    """True when the line after the header is a word and `dims` numbers."""
+    with open(path, "rb") as f:
+        header = f.readline(200).split()
+        line = f.readline(1 << 20).split()
+    try:
+        dim = int(header[1])
+        if len(line) != dim + 1:
+            return False
+        [float(x) for x in line[1:]]
+    except (IndexError, ValueError):
+        return False
+    return True
+
+
 def save_word2vec_format(path, words: Sequence[str], vectors: np.ndarray, binary: bool = True) -> None:
     """Write vectors as word2vec C does: a "count dims" header line, then per word
-    `word` + space + dims float32 (binary, then a newline) or %f-style text."""
+    `word` + space + dims little-endian float32 + newline (binary) or the word and
+    the numbers as text, space separated (text; also fastText's .vec)."""
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
@@ -111,59 +147,98 @@ def save_word2vec_format(path, words: Sequence[str], vectors: np.ndarray, binary
     with atomic_write(path) as f:
         f.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode("utf-8"))
         little = vectors.astype("<f4", copy=False)
-        for word, row in zip(words, little):
-            if binary:
+        if binary:
+            for word, row in zip(words, little):
                 f.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
-            else:
-                f.write((word + " " + " ".join(f"{x:.6f}" for x in row) + "\n").encode("utf-8"))
+        else:
+            row_format = " ".join(["%.6f"] * vectors.shape[1])
+            for word, row in zip(words, little.tolist()):
+                f.write((word + " " + row_format % tuple(row) + "\n").encode("utf-8"))
 
 
-def load_word2vec_format(path, binary: bool = True, unicode_errors: str = "strict"):
-    """(words, float32 vectors) from a word2vec C text or binary file.
+def load_word2vec_format(path, binary: Optional[bool] = None, unicode_errors: str = "strict"):
+    """(words, float32 vectors) from a word2vec C binary or text file (or fastText .vec).
 
+    `binary=None` decides from the name (.bin / .txt, .vec) or else the content.
+    Words that are not valid UTF-8 raise ModelFileError unless `unicode_errors` says
+    what to do ("replace", "ignore", "backslashreplace", "surrogateescape", ...).
     The header's counts are checked against the file's size before anything is
     allocated, so a lying header is an error, not a huge allocation.
     """
     path = os.fspath(path)
+    try:
+        codecs.lookup_error(unicode_errors)
+    except LookupError:
+        raise ValueError(f"unicode_errors={unicode_errors!r} is not an error handler: use "
+                         f"'strict', 'replace', 'ignore', 'backslashreplace' or "
+                         f"'surrogateescape'") from None
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"vector file path is a directory: {path}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"vector file not found: {path}")
+    binary = vector_format_of(path, binary) == "word2vec-bin"
     size = os.path.getsize(path)
     with open(path, "rb") as f:
-        header = f.readline(200).split()
+        header_line = f.readline(200)
+        header = header_line.split()
         try:
+            if len(header) != 2:
+                raise ValueError
             count, dim = int(header[0]), int(header[1])
-        except (IndexError, ValueError):
-            raise ModelFileError(f"{path}: header should be 'count dims', got {header!r}") from None
-        if count < 0 or dim < 1 or (binary and count * (dim * 4 + 2) > size) or \
-                (not binary and count * (dim + 1) * 2 > size):
+        except ValueError:
+            raise ModelFileError(f"{path}: header should be 'count dims', got "
+                                 f"{header_line[:80]!r}") from None
+        body = size - len(header_line)
+        if count < 0 or dim < 1 or (binary and count * (dim * 4 + 2) > body) or \
+                (not binary and count * (dim + 1) * 2 > body):
             raise ModelFileError(f"{path}: header says {count} vectors of {dim} dims, more than "
                                  f"the file's {size} bytes can hold")
-        words, vectors = [], np.empty((count, dim), dtype=np.float32)
-        for i in range(count):
-            if binary:
-                word = bytearray()
-                while True:
-                    ch = f.read(1)
-                    if ch == b" " or ch == b"":
-                        break
-                    if ch != b"\n":          # some writers put the newline before the word
-                        word += ch
-                row = f.read(4 * dim)
-                if len(row) != 4 * dim:
-                    raise ModelFileError(f"{path}: truncated at vector {i} of {count}")
-                vectors[i] = np.frombuffer(row, dtype="<f4")
-            else:
-                parts = f.readline().rstrip(b"\n").split(b" ")
-                parts = [p for p in parts if p]
-                if len(parts) != dim + 1:
-                    raise ModelFileError(f"{path}: line {i + 2} has {len(parts) - 1} numbers, "
-                                         f"expected {dim}")
-                word = parts[0]
-                try:
-                    vectors[i] = np.array(parts[1:], dtype=np.float32)
-                except ValueError:
-                    raise ModelFileError(f"{path}: line {i + 2} holds a value that is not a number") from None
-            try:
-                words.append(bytes(word).decode("utf-8", errors=unicode_errors))
-            except UnicodeDecodeError:
-                raise ModelFileError(f"{path}: word {i} is not valid UTF-8; pass "
-                                     f"unicode_errors='replace' or 'ignore'") from None
+        if binary:
+            raw_words, vectors = _read_binary_rows(f.read(), count, dim, path)
+        else:
+            raw_words, vectors = _read_text_rows(f, count, dim, path)
+    words = []
+    for i, word in enumerate(raw_words):
+        try:
+            words.append(word.decode("utf-8", errors=unicode_errors))
+        except UnicodeDecodeError as e:
+            raise ModelFileError(f"{path}: word {i} ({bytes(word)[:40]!r}) is not valid UTF-8 "
+                                 f"({e.reason}); pass unicode_errors='replace', 'ignore' or "
+                                 f"'surrogateescape' to read it") from None
+    return words, vectors
+
+
+def _read_binary_rows(data: bytes, count: int, dim: int, path):
+    vectors = np.empty((count, dim), dtype=np.float32)
+    words = []
+    row_bytes, pos = 4 * dim, 0
+    for i in range(count):
+        while pos < len(data) and data[pos] in b"\n\r":   # the newline after a row, if any
+            pos += 1
+        space = data.find(b" ", pos, pos + 10_000)
+        if space < 0:
+            raise ModelFileError(f"{path}: truncated or corrupted at vector {i} of {count} "
+                                 f"(no word ends at byte {pos})")
+        if space + 1 + row_bytes > len(data):
+            raise ModelFileError(f"{path}: truncated at vector {i} of {count}")
+        words.append(data[pos:space])
+        vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
+        pos = space + 1 + row_bytes
+    return words, vectors
+
+
+def _read_text_rows(f, count: int, dim: int, path):
+    vectors = np.empty((count, dim), dtype=np.float32)
+    words = []
+    for i in range(count):
+        line = f.readline()
+        parts = line.split()
+        if len(parts) != dim + 1:
+            what = "ends early" if not line else f"line {i + 2} has {max(len(parts) - 1, 0)} numbers"
+            raise ModelFileError(f"{path}: {what}, expected {count} rows of {dim} numbers")
+        words.append(parts[0])
+        try:
+            vectors[i] = np.array(parts[1:], dtype=np.float32)
+        except ValueError:
+            raise ModelFileError(f"{path}: line {i + 2} holds a value that is not a number") from None
     return words, vectors

@@ -201,8 +201,8 @@ class Word2Vec:
                                 model.vocab.key_to_index)
         return model
 
-    def save_word2vec_format(self, path, binary: bool = True) -> None:
-        from w2v.io import save_word2vec_format
-        save_word2vec_format(path, self.vocab.index_to_key, self.W_in, binary=binary)
+    def save_word2vec_format(self, path, binary: Optional[bool] = None) -> None:
+        """word2vec C binary (default, or a .bin name) or text (.txt, .vec) vectors."""
+        self.wv.save_word2vec_format(path, binary=binary)
 
 

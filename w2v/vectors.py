@@ -1,6 +1,7 @@
 """Queries on word vectors: lookup, similarity, neighbours, analogies."""
 from __future__ import annotations
 
+import warnings
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -23,6 +24,31 @@ class WordVectors:
             w: i for i, w in enumerate(index_to_key)}
         self.counts = counts
         self._unit: Optional[np.ndarray] = None
+
+    # --------------------------------------------------------------- files
+    @classmethod
+    def load_word2vec_format(cls, path, binary: Optional[bool] = None,
+                             unicode_errors: str = "strict") -> "WordVectors":
+        """Vectors from a word2vec C binary/text file or a fastText .vec file (format
+        from `binary`, else the file name, else the content). Words repeated in the
+        file (possible after unicode_errors="replace") keep their first row, with a
+        warning naming how many."""
+        from w2v.io import load_word2vec_format
+        words, vectors = load_word2vec_format(path, binary=binary, unicode_errors=unicode_errors)
+        key_to_index: Dict[str, int] = {}
+        for i, word in enumerate(words):
+            key_to_index.setdefault(word, i)
+        if len(key_to_index) != len(words):
+            warnings.warn(f"{path}: {len(words) - len(key_to_index)} word(s) occur more than "
+                          f"once (first: {_first_repeat(words)!r}); lookups return the first row",
+                          stacklevel=2)
+        return cls(vectors, words, None, key_to_index)
+
+    def save_word2vec_format(self, path, binary: Optional[bool] = None) -> None:
+        """Write word2vec C binary (default, or .bin) or text (.txt, .vec) vectors."""
+        from w2v.io import save_word2vec_format, vector_format_of
+        save_word2vec_format(path, self.index_to_key, self.vectors,
+                             binary=vector_format_of(path, binary, sniff=False) == "word2vec-bin")
 
     # ------------------------------------------------------------------ lookup
     def __len__(self) -> int:
@@ -129,3 +155,17 @@ class WordVectors:
         unit = self.unit_vectors()[[self.index(w) for w in words]]
         mean = unit.mean(axis=0)
         return words[int(np.argmin(unit @ mean))]
+
+
+def _first_repeat(words):
+    seen = set()
+    for word in words:
+        if word in seen:
+            return word
+        seen.add(word)
+    return None
+
+
+def load_vectors(path, binary: Optional[bool] = None, unicode_errors: str = "strict") -> WordVectors:
+    """WordVectors from a word2vec C (.bin / .txt) or fastText (.vec) file."""
+    return WordVectors.load_word2vec_format(path, binary=binary, unicode_errors=unicode_errors)
