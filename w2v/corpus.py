@@ -235,25 +235,31 @@ def _source_name(source) -> str:
 
 
 # ----------------------------------------------------------------------- building
-def build_corpus(source, config: Config, vocab: Optional[Vocab] = None) -> Tuple[Corpus, Vocab]:
+def build_corpus(source, config: Config, vocab: Optional[Vocab] = None,
+                 grow: Optional[Vocab] = None) -> Tuple[Corpus, Vocab]:
     """Tokenise `source` once and return (corpus, vocab).
 
     With no `vocab` one is built (exact counts, min_count, max_vocab_size pruning,
     max_final_vocab); with one, words outside it are dropped from the id stream.
+    With `grow`, the vocabulary is `grow`'s words in their order (their counts plus
+    this corpus's), then this corpus's new words that pass min_count, most frequent
+    first (gensim's build_vocab(update=True)); max_final_vocab caps the total.
     """
     if isinstance(source, Corpus):
         if vocab is None:
             raise ValueError("a prepared Corpus needs the Vocab it was built with")
         return source, vocab
+    if vocab is not None and grow is not None:
+        raise ValueError("give either a fixed vocab or one to grow, not both")
     stats = CorpusStats(_source_name(source))
     if vocab is None and config.max_vocab_size is None:
-        chunks, remap, line_ends, vocab = _count_and_encode(source, config, stats)
+        chunks, remap, line_ends, vocab = _count_and_encode(source, config, stats, grow)
     else:
         if vocab is None:
             if not _is_path(source) and iter(source) is source:
                 raise TypeError("max_vocab_size needs two passes over the corpus: pass a file "
                                 "path or a list, not a one-shot iterator")
-            vocab = _count_with_pruning(source, config, stats)
+            vocab = _count_with_pruning(source, config, stats, grow)
             stats = CorpusStats(stats.source, vocab_prunes=stats.vocab_prunes)
         chunks, remap, line_ends = _encode(source, config, vocab, stats)
     if len(vocab) == 0:
@@ -272,16 +278,35 @@ def _is_utf8(encoding: str) -> bool:
         raise ValueError(f"encoding={encoding!r}: unknown text encoding") from None
 
 
-def _vocab_and_remap(words: List[str], counts: np.ndarray, config: Config, stats: CorpusStats):
+def choose_vocab(words: List[str], counts, config: Config, grow: Optional[Vocab] = None) -> Vocab:
+    """The vocabulary from a corpus's (words, counts): min_count and max_final_vocab,
+    or `grow` extended by the new words (see build_corpus)."""
+    if grow is None:
+        return Vocab.from_counts(words, counts, config.min_count, config.max_final_vocab)
+    counts = np.asarray(counts, dtype=np.int64)
+    known = np.fromiter((w in grow.key_to_index for w in words), dtype=bool, count=len(words))
+    old_counts = grow.counts.copy()
+    for i in np.flatnonzero(known).tolist():
+        old_counts[grow.key_to_index[words[i]]] += counts[i]
+    room = None
+    if config.max_final_vocab is not None:
+        room = max(config.max_final_vocab - len(grow), 0)
+    new = Vocab.from_counts([w for w, k in zip(words, known) if not k], counts[~known],
+                            config.min_count, room)
+    return Vocab(grow.index_to_key + new.index_to_key, np.concatenate((old_counts, new.counts)))
+
+
+def _vocab_and_remap(words: List[str], counts: np.ndarray, config: Config, stats: CorpusStats,
+                     grow: Optional[Vocab] = None):
     """The vocabulary from (words, counts), and provisional id -> final id (-1: dropped)."""
-    vocab = Vocab.from_counts(words, counts, config.min_count, config.max_final_vocab)
+    vocab = choose_vocab(words, counts, config, grow)
     final_id = dict(zip(vocab.index_to_key, range(len(vocab))))
     remap = np.fromiter((final_id.get(w, -1) for w in words), dtype=np.int32, count=len(words))
     stats.kept_tokens = int(counts[remap >= 0].sum())
     return vocab, remap
 
 
-def _scan_utf8_file(path, config: Config, stats: CorpusStats):
+def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Vocab] = None):
     """The fast path for UTF-8 files: words are counted as bytes by the Cython
     TokenCounter (no Python string per token) and decoded once each at the end."""
     counter = TokenCounter()
@@ -323,7 +348,7 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats):
     stats.tokens, stats.lines = counter.tokens, len(line_ends)
     unique = dict.fromkeys(words)
     if len(unique) == len(words) and "" not in unique:
-        vocab, remap = _vocab_and_remap(words, counts, config, stats)
+        vocab, remap = _vocab_and_remap(words, counts, config, stats, grow)
         return chunks, remap, line_ends, vocab
     # 'replace' or 'ignore' made different byte strings the same word (or nothing):
     # merge them, and drop tokens that decoded to nothing.
@@ -333,15 +358,15 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats):
     merged_counts = np.zeros(len(index), dtype=np.int64)
     np.add.at(merged_counts, merged[merged >= 0], counts[merged >= 0])
     stats.tokens -= int(counts[merged < 0].sum())
-    vocab, remap = _vocab_and_remap(list(index), merged_counts, config, stats)
+    vocab, remap = _vocab_and_remap(list(index), merged_counts, config, stats, grow)
     remap = np.where(merged >= 0, remap[np.maximum(merged, 0)], -1).astype(np.int32)
     return chunks, remap, line_ends, vocab
 
 
-def _count_and_encode(source, config: Config, stats: CorpusStats):
+def _count_and_encode(source, config: Config, stats: CorpusStats, grow: Optional[Vocab] = None):
     """One pass: give every new word a provisional id, count by bincount, then remap."""
     if _is_path(source) and _is_utf8(config.encoding):
-        return _scan_utf8_file(source, config, stats)
+        return _scan_utf8_file(source, config, stats, grow)
     provisional = defaultdict()
     provisional.default_factory = itertools.count().__next__
     chunks, line_ends = _IdChunks(), array("q")
@@ -361,11 +386,12 @@ def _count_and_encode(source, config: Config, stats: CorpusStats):
     words = list(provisional)             # insertion order == provisional id order
     del provisional
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), dtype=np.int64)))
-    vocab, remap = _vocab_and_remap(words, counts, config, stats)
+    vocab, remap = _vocab_and_remap(words, counts, config, stats, grow)
     return chunks, remap, np.frombuffer(line_ends, dtype=np.int64), vocab
 
 
-def _count_with_pruning(source, config: Config, stats: CorpusStats) -> Vocab:
+def _count_with_pruning(source, config: Config, stats: CorpusStats,
+                        grow: Optional[Vocab] = None) -> Vocab:
     """word2vec's counting with a bounded dictionary: when it holds more than
     max_vocab_size words, drop those counted <= min_reduce so far (min_reduce = 1, 2, ...)."""
     counts: Counter = Counter()
@@ -382,8 +408,7 @@ def _count_with_pruning(source, config: Config, stats: CorpusStats) -> Vocab:
                        "of words seen <= %d times before a prune are lower bounds", stats.source,
                        stats.vocab_prunes, config.max_vocab_size, min_reduce)
     words = list(counts)
-    return Vocab.from_counts(words, [counts[w] for w in words], config.min_count,
-                             config.max_final_vocab)
+    return choose_vocab(words, [counts[w] for w in words], config, grow)
 
 
 def _encode(source, config: Config, vocab: Vocab, stats: CorpusStats):

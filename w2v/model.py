@@ -46,15 +46,49 @@ class Word2Vec:
             self.train(progress=progress, callbacks=callbacks)
 
     # ---------------------------------------------------------------- training
-    def build_vocab(self, corpus, vocab: Optional[Vocab] = None) -> "Word2Vec":
+    def build_vocab(self, corpus, vocab: Optional[Vocab] = None, update: bool = False) -> "Word2Vec":
         """Read the corpus once: vocabulary, counts and id stream; fresh weights.
 
         `corpus` may also be a `Corpus` prepared earlier (by build_corpus or another
         model's build_vocab), given with its `vocab`: nothing is read again.
+
+        update=True keeps everything learned and grows the vocabulary instead: known
+        words keep their rows and ids and add this corpus's counts; new words seen
+        min_count times get fresh rows at the end (zero optimizer state), as gensim's
+        build_vocab(update=True). Then train() continues on this corpus.
         """
-        self.corpus, self.vocab = build_corpus(corpus, self.config, vocab=vocab)
-        self._init_weights()
+        if not update:
+            self.corpus, self.vocab = build_corpus(corpus, self.config, vocab=vocab)
+            self._init_weights()
+            return self
+        if self.vocab is None:
+            raise RuntimeError("build_vocab(update=True) needs a model with a vocabulary: "
+                               "train one, load one or use from_pretrained first")
+        if vocab is not None or isinstance(corpus, Corpus):
+            raise ValueError("build_vocab(update=True) reads the corpus itself: pass text or "
+                             "sentences, not a prepared Corpus or Vocab")
+        old_size = len(self.vocab)
+        self.corpus, self.vocab = build_corpus(corpus, self.config, grow=self.vocab)
+        self._grow_weights(old_size)
         return self
+
+    def _grow_weights(self, old_size: int) -> None:
+        """New rows for words added by build_vocab(update=True); old rows unchanged."""
+        n, dim = len(self.vocab), self.config.vector_size
+        added = n - old_size
+        if added:
+            # A stream of its own per growth, so new rows differ from the first ones.
+            rng = np.random.default_rng([self.config.seed, old_size])
+            fresh = rng.random((added, dim), dtype=np.float32)
+            fresh -= 0.5
+            fresh /= dim
+            self.W_in = np.concatenate((self.W_in, fresh))
+            self.W_out = np.concatenate((self.W_out, np.zeros((added, dim), np.float32)))
+            if self.moments is not None:
+                self.moments = {name: np.concatenate((m, np.zeros((added, dim), np.float32)))
+                                for name, m in self.moments.items()}
+        self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
+                               self.vocab.key_to_index)
 
     def _init_weights(self) -> None:
         rng = np.random.default_rng(self.config.seed)
@@ -89,8 +123,80 @@ class Word2Vec:
             self.corpus, _ = build_corpus(corpus, self.config, vocab=self.vocab)
         if self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train()")
+        if self.vocab.total_count == 0:
+            # Pretrained vectors come without counts: take them from this corpus, for
+            # subsampling and the negative-sampling distribution.
+            self.vocab.counts = np.bincount(self.corpus.ids, minlength=len(self.vocab)).astype(np.int64)
+            self._wv.counts = self.vocab.counts
         return Trainer(self, self.corpus, epochs=epochs, progress=progress,
                        callbacks=callbacks).train()
+
+    # ------------------------------------------------------ pretrained / torch
+    @classmethod
+    def from_pretrained(cls, vectors, words: Optional[Sequence[str]] = None, *,
+                        freeze: bool = False, counts=None, config: Optional[Config] = None,
+                        unicode_errors: str = "strict", **params) -> "Word2Vec":
+        """A model that starts from existing word vectors, as nn.Embedding.from_pretrained.
+
+        `vectors`: a word2vec C / fastText file (.bin, .txt, .vec), a WordVectors or
+        Word2Vec, or a 2-D array or torch tensor / nn.Embedding with `words` (one per
+        row). The vectors are copied into W_in; W_out starts at zero as in word2vec.
+        freeze=True keeps W_in fixed while W_out trains. Counts, if not given, come
+        from the first corpus trained on:
+
+            model = Word2Vec.from_pretrained("vectors.bin", freeze=True)
+            model.train("corpus.txt")                      # or build_vocab(c, update=True)
+        """
+        array, words, counts, from_embedding = _pretrained_rows(vectors, words, counts,
+                                                                unicode_errors)
+        params.setdefault("freeze", freeze)
+        for name, value in from_embedding.items():     # padding_idx, max_norm of an nn.Embedding
+            params.setdefault(name, value)
+        if "vector_size" in params and params["vector_size"] != array.shape[1]:
+            raise ValueError(f"vector_size={params['vector_size']} but the pretrained vectors "
+                             f"have {array.shape[1]} dimensions")
+        params["vector_size"] = array.shape[1]
+        config = (config or Config()).replace(**params)
+        model = cls(config=config)
+        try:
+            model.vocab = Vocab(words, counts)
+        except ValueError as e:
+            raise ValueError(f"pretrained vectors: {e}") from None
+        model.W_in = np.array(array, dtype=np.float32, order="C", copy=True)
+        config.resolved_padding_idx(len(words))           # IndexError if outside
+        model.W_out = np.zeros_like(model.W_in)
+        if config.optimizer == "adam":
+            model.moments = {name: np.zeros_like(model.W_in) for name in MOMENT_NAMES}
+        model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
+                                model.vocab.key_to_index)
+        return model
+
+    def to_torch(self, freeze: bool = True, padding_idx: Optional[int] = None):
+        """W_in as a torch.nn.Embedding (via from_pretrained), rows in vocabulary order.
+
+        padding_idx=None keeps one row per word (and the model's own padding_idx, if it
+        trained with one). An integer adds a zero padding row at that position: 0 puts
+        it first (word id i is then row i + 1), len(model) or -1 puts it last (ids
+        unchanged). The embedding gets the model's max_norm / norm_type. The rows are
+        a copy: training the model further does not change the embedding.
+        """
+        try:
+            import torch
+        except ImportError:
+            raise ImportError('to_torch needs PyTorch: pip install "w2v[torch]"') from None
+        rows = self.W_in.copy()
+        padding = self.config.padding_idx
+        if padding_idx is not None:
+            n = len(self)
+            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
+                    or not -n - 1 <= padding_idx <= n:
+                raise IndexError(f"padding_idx={padding_idx!r} out of range [-{n + 1}, {n}] for "
+                                 f"{n} words")
+            padding = int(padding_idx) % (n + 1)
+            rows = np.insert(rows, padding, 0.0, axis=0)
+        return torch.nn.Embedding.from_pretrained(
+            torch.from_numpy(rows), freeze=freeze, padding_idx=padding,
+            max_norm=self.config.max_norm, norm_type=self.config.norm_type)
 
     def vectors_changed(self) -> None:
         if self._wv is not None:
@@ -206,3 +312,40 @@ class Word2Vec:
         self.wv.save_word2vec_format(path, binary=binary)
 
 
+
+
+def _pretrained_rows(vectors, words, counts, unicode_errors):
+    """(rows, words, counts, nn.Embedding options) from whatever from_pretrained got."""
+    import os
+    options = {}
+    if isinstance(vectors, (str, bytes, os.PathLike)):
+        if words is not None:
+            raise ValueError("a vector file names its own words: do not pass words")
+        wv = WordVectors.load_word2vec_format(vectors, unicode_errors=unicode_errors)
+        array, words = wv.vectors, wv.index_to_key
+    elif isinstance(vectors, (WordVectors, Word2Vec)):
+        wv = vectors.wv if isinstance(vectors, Word2Vec) else vectors
+        array, words = wv.vectors, list(wv.index_to_key)
+        if counts is None and wv.counts is not None:
+            counts = wv.counts
+    else:
+        if type(vectors).__module__.startswith("torch"):
+            import torch
+            if isinstance(vectors, torch.nn.Embedding):
+                options = {"padding_idx": vectors.padding_idx, "max_norm": vectors.max_norm,
+                           "norm_type": float(vectors.norm_type)}
+                options = {k: v for k, v in options.items() if v is not None}
+                vectors = vectors.weight
+            vectors = vectors.detach().cpu().float().numpy()
+        array = np.asarray(vectors)
+        if words is None:
+            raise ValueError("pretrained vectors given as an array need `words`, one per row")
+        words = list(words)
+    if array.ndim != 2 or array.shape[0] != len(words) or array.shape[0] == 0:
+        raise ValueError(f"pretrained vectors of shape {array.shape} for {len(words)} words: "
+                         f"need one row per word and at least one word")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("pretrained vectors hold NaN or infinite values")
+    if counts is None:
+        counts = np.zeros(len(words), dtype=np.int64)
+    return array, words, counts, options
