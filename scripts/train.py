@@ -8,4 +8,4 @@ except ImportError as e:  # pragma: no cover - only when w2v is not installed
     sys.exit(f"cannot import w2v ({e}); install it first: pip install .")
 
 if __name__ == "__main__":
-    sys.exit(main(prog="scripts/train.py"))
+    sys.exit(main(prog="scripts/train.py", command="train"))

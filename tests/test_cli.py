@@ -38,7 +38,11 @@ def test_module_entry_point_and_flags(toy_corpus, tmp_path):
 
 def test_help_and_bad_flags(tmp_path):
     out = run("-m", "w2v", "--help", cwd=tmp_path)
+    assert out.returncode == 0 and "similar MODEL WORD" in out.stdout and "export MODEL" in out.stdout
+    out = run("-m", "w2v", "train", "--help", cwd=tmp_path)
     assert out.returncode == 0 and "--vector-size" in out.stdout and "--batch-words" in out.stdout
+    out = run(os.path.join(ROOT, "scripts", "train.py"), "--help", cwd=tmp_path)
+    assert out.returncode == 0 and "--vector-size" in out.stdout and "--plot" in out.stdout
     out = run("-m", "w2v", "corpus.txt", "--window", "0", cwd=tmp_path)
     assert out.returncode == 2 and "window=0 is out of range" in out.stderr
 

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 import typing
+from typing import List, Optional
 
 from w2v.config import Config
 
@@ -63,6 +64,9 @@ def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
     parser.add_argument("--analogy", nargs=3, metavar=("A", "B", "C"), default=None,
                         help="print the answer to A is to B as C is to ? "
                              "(default: man king woman, when those words are known)")
+    parser.add_argument("--plot", nargs="?", const="", default=None, metavar="DIR",
+                        help="after training, write loss.png and words.png (needs matplotlib) "
+                             "to DIR (default: <output name>-plots)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     add_config_flags(parser)
@@ -118,6 +122,11 @@ def train_command(argv, prog: str = "w2v train") -> int:
         f"{report.seconds:.1f} s: {report.words_per_second / 1e6:.2f} M words/s; "
         f"total {time.perf_counter() - started:.1f} s")
     say(f"model written to {output}" + (f", vectors to {args.save_vectors}" if args.save_vectors else ""))
+    if args.plot is not None:
+        from w2v.plot import plot_model
+        directory = args.plot or output[: -len(".npz")] + "-plots" if output.endswith(".npz") \
+            else args.plot or output + "-plots"
+        say("plots written: " + ", ".join(plot_model(model, directory)))
     if args.quiet:
         return 130 if interrupted else 0
 
@@ -144,19 +153,216 @@ def train_command(argv, prog: str = "w2v train") -> int:
     return 130 if interrupted else 0
 
 
-def main(argv=None, prog: str = "w2v") -> int:
+# ----------------------------------------------------------------- other commands
+def load_any(path):
+    """A native model (.npz) or word vectors from a word2vec / fastText file."""
+    import zipfile
+
+    from w2v.model import Word2Vec
+    from w2v.vectors import WordVectors
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"model file not found: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"model path is a directory: {path}")
+    if zipfile.is_zipfile(path):
+        return Word2Vec.load(path)
+    return WordVectors.load_word2vec_format(path)
+
+
+def _model_parser(prog, description):
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("model", help="a model saved by w2v (.npz) or a word2vec / fastText "
+                                      "vector file (.bin, .txt, .vec)")
+    return parser
+
+
+def similar_command(argv, prog):
+    parser = _model_parser(prog, "Nearest neighbours (cosine) of each word.")
+    parser.add_argument("words", nargs="+", metavar="WORD")
+    parser.add_argument("-n", "--topn", type=int, default=10, help="neighbours per word (default 10)")
+    args = parser.parse_args(argv)
+    model = load_any(args.model)
+    for word in args.words:
+        neighbours = model.most_similar(word, topn=args.topn)
+        print(f"{word}:")
+        for neighbour, score in neighbours:
+            print(f"  {neighbour}\t{score:.4f}")
+    return 0
+
+
+def analogy_command(argv, prog):
+    parser = _model_parser(prog, "A is to B as C is to ?  (3CosAdd: nearest to B - A + C).")
+    parser.add_argument("a")
+    parser.add_argument("b")
+    parser.add_argument("c")
+    parser.add_argument("-n", "--topn", type=int, default=5, help="answers to print (default 5)")
+    args = parser.parse_args(argv)
+    model = load_any(args.model)
+    answers = model.analogy(args.a, args.b, args.c, topn=args.topn)
+    print(f"{args.a} : {args.b} = {args.c} : ?")
+    for word, score in answers:
+        print(f"  {word}\t{score:.4f}")
+    return 0
+
+
+def evaluate_command(argv, prog):
+    from w2v.evaluation import evaluate_analogies, evaluate_word_pairs
+    parser = _model_parser(prog, "Analogy accuracy (questions-words format) and word-pair "
+                                 "correlation (word1 TAB word2 TAB score).")
+    parser.add_argument("--analogies", metavar="FILE", help="analogy questions, e.g. questions-words.txt")
+    parser.add_argument("--pairs", metavar="FILE", nargs="+", help="word-pair files, e.g. wordsim353.tsv")
+    parser.add_argument("--restrict-vocab", type=int, default=30000, metavar="N",
+                        help="analogies: search among the N most frequent words (default 30000)")
+    parser.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
+    parser.add_argument("--case-sensitive", action="store_true")
+    parser.add_argument("--sections", action="store_true", help="print each analogy section")
+    args = parser.parse_args(argv)
+    if not args.analogies and not args.pairs:
+        parser.error("give --analogies FILE and/or --pairs FILE")
+    model = load_any(args.model)
+    if args.analogies:
+        result = evaluate_analogies(model, args.analogies, restrict_vocab=args.restrict_vocab,
+                                    case_insensitive=not args.case_sensitive, method=args.method)
+        if args.sections:
+            for s in result["sections"]:
+                print(f"  {s['section']:<30} {100 * s['accuracy']:6.2f}%  "
+                      f"({s['correct']}/{s['answered']}, {s['skipped']} skipped)")
+        print(f"analogies ({args.method}, {args.restrict_vocab} most frequent): "
+              f"{100 * result['accuracy']:.2f}% ({result['correct']}/{result['answered']}, "
+              f"{result['skipped']} skipped)  {args.analogies}")
+    for path in args.pairs or ():
+        result = evaluate_word_pairs(model, path, case_insensitive=not args.case_sensitive)
+        print(f"word pairs: spearman {result['spearman']:.4f}, pearson {result['pearson']:.4f}, "
+              f"{result['pairs']} pairs, {100 * result['oov_ratio']:.1f}% out of vocabulary  {path}")
+    return 0
+
+
+EXPORT_FORMATS = {"word2vec": ".txt", "word2vec-bin": ".bin", "vec": ".vec",
+                  "projector": "-projector", "torch": ".pt"}
+
+
+def export_vectors(wv, output: str, fmt: str, padding_idx=None) -> List[str]:
+    """Write `wv` (WordVectors) in `fmt`; returns the files written."""
+    from w2v.io import atomic_write, save_word2vec_format
+    if fmt in ("word2vec", "word2vec-bin", "vec"):
+        save_word2vec_format(output, wv.index_to_key, wv.vectors, binary=fmt == "word2vec-bin")
+        return [output]
+    if fmt == "projector":
+        # TensorBoard Embedding Projector: vectors.tsv (one row of numbers per word) and
+        # metadata.tsv (one word per line; a single column has no header line).
+        os.makedirs(output, exist_ok=True)
+        vectors_path = os.path.join(output, "vectors.tsv")
+        metadata_path = os.path.join(output, "metadata.tsv")
+        row_format = "\t".join(["%.6g"] * wv.vector_size) + "\n"
+        with atomic_write(vectors_path) as f:
+            for row in wv.vectors.tolist():
+                f.write((row_format % tuple(row)).encode("ascii"))
+        with atomic_write(metadata_path) as f:
+            f.write("".join(w + "\n" for w in wv.index_to_key).encode("utf-8"))
+        return [vectors_path, metadata_path]
+    if fmt == "torch":
+        try:
+            import torch
+        except ImportError:
+            raise ImportError('--format torch needs PyTorch: pip install "w2v[torch]"') from None
+        state = {"weight": torch.from_numpy(wv.vectors.copy()), "words": list(wv.index_to_key),
+                 "padding_idx": padding_idx}
+        with atomic_write(output) as f:
+            torch.save(state, f)
+        return [output]
+    raise ValueError(f"unknown export format {fmt!r}: one of {', '.join(EXPORT_FORMATS)}")
+
+
+def export_command(argv, prog):
+    parser = _model_parser(prog, "Write the word vectors in another format.")
+    parser.add_argument("--format", required=True, choices=tuple(EXPORT_FORMATS),
+                        help="word2vec: text; word2vec-bin: word2vec C binary; vec: fastText "
+                             "text; projector: vectors.tsv + metadata.tsv for the TensorBoard "
+                             "Embedding Projector; torch: a .pt dict {weight, words, "
+                             "padding_idx} for nn.Embedding.from_pretrained")
+    parser.add_argument("-o", "--output", help="file (directory for projector) to write; "
+                                               "default: beside MODEL with the format's extension")
+    args = parser.parse_args(argv)
+    model = load_any(args.model)
+    output = args.output
+    if output is None:
+        stem = args.model
+        for ext in (".npz", ".bin", ".txt", ".vec"):
+            if stem.lower().endswith(ext):
+                stem = stem[: -len(ext)]
+                break
+        output = stem + EXPORT_FORMATS[args.format]
+        if os.path.abspath(output) == os.path.abspath(args.model):
+            output = stem + ".export" + EXPORT_FORMATS[args.format]
+    wv = model.wv if hasattr(model, "wv") else model
+    padding = getattr(getattr(model, "config", None), "padding_idx", None)
+    for path in export_vectors(wv, output, args.format, padding_idx=padding):
+        print(f"wrote {path}")
+    return 0
+
+
+def plot_command(argv, prog):
+    from w2v.plot import plot_model
+    parser = _model_parser(prog, "PNG pictures: loss per epoch and along training "
+                                 "(loss.png, native models only) and a labelled 2-D PCA map "
+                                 "of word vectors (words.png).")
+    parser.add_argument("-o", "--output-dir", default=None,
+                        help="directory for the PNGs (default: <model name>-plots)")
+    parser.add_argument("--words", nargs="+", metavar="WORD", help="words to map (default: the "
+                                                                  "most frequent ones)")
+    parser.add_argument("--top", type=int, default=100, help="how many frequent words to map (100)")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="skip this many most frequent words first, e.g. stop words (0)")
+    args = parser.parse_args(argv)
+    model = load_any(args.model)
+    directory = args.output_dir or os.path.splitext(os.path.basename(args.model))[0] + "-plots"
+    for path in plot_model(model, directory, args.words, args.top, args.skip):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"train": train_command, "similar": similar_command, "analogy": analogy_command,
+            "evaluate": evaluate_command, "export": export_command, "plot": plot_command}
+
+USAGE = """usage: {prog} COMMAND ...
+
+commands:
+  train CORPUS [options]            train a model (the default: `{prog} CORPUS` trains too)
+  similar MODEL WORD...             nearest neighbours
+  analogy MODEL A B C               A is to B as C is to ?
+  evaluate MODEL --analogies FILE --pairs FILE...
+  export MODEL --format word2vec|word2vec-bin|vec|projector|torch [-o OUT]
+  plot MODEL [-o DIR]               loss curves and a PCA map as PNGs (needs matplotlib)
+
+`{prog} COMMAND --help` tells more. MODEL is a .npz saved by w2v or a word2vec /
+fastText vector file."""
+
+
+def main(argv=None, prog: str = "w2v", command: Optional[str] = None) -> int:
+    """`w2v COMMAND ...`; with `command` given (scripts/train.py) argv is that command's."""
     from w2v.corpus import CorpusError
     from w2v.io import ModelFileError
     from w2v.trainer import TrainingDiverged
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "train":
-        argv, prog = argv[1:], f"{prog} train"
+    if command is None:
+        if not argv or argv[0] in ("-h", "--help"):
+            print(USAGE.format(prog=prog))
+            return 0 if argv else 2
+        command = "train"
+        if argv[0] in COMMANDS:
+            command, prog = argv[0], f"{prog} {argv[0]}"
+            argv = argv[1:]
+    command = COMMANDS[command]
     try:
-        return train_command(argv, prog=prog)
-    except (OSError, CorpusError, ModelFileError, TrainingDiverged, ValueError) as e:
-        # Expected failures (bad path, unreadable or unusable corpus, ...): one line, no traceback.
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        return command(argv, prog=prog)
+    except (OSError, CorpusError, ModelFileError, TrainingDiverged, ValueError, KeyError,
+            IndexError, ImportError) as e:
+        # Expected failures (bad path, unreadable or unusable corpus, unknown word, ...):
+        # one line, no traceback.
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"{prog}: error: {message}", file=sys.stderr)
         return 1
 
 

@@ -24,6 +24,12 @@ class ModelFileError(ValueError):
     """A model or vector file is unreadable, truncated, inconsistent or of a newer format."""
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_write(path, mode: str = "wb"):
     """Write to a temporary file beside `path`, fsync, then rename over `path`."""
@@ -31,6 +37,7 @@ def atomic_write(path, mode: str = "wb"):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()

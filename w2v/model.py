@@ -39,6 +39,7 @@ class Word2Vec:
         self.adam_step = 0                        # Adam steps taken (bias correction)
         self.train_runs = 0
         self.history: list = []                   # one dict of EpochStats per epoch trained
+        self.loss_curve: list = []                # (words trained so far, mean loss) ~100 per epoch
         self.last_report = None
         self._wv: Optional[WordVectors] = None
         if corpus is not None:
@@ -269,7 +270,8 @@ class Word2Vec:
         if self.moments is not None:
             arrays.update(self.moments)
         meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
-                "train_runs": self.train_runs, "history": self.history}
+                "train_runs": self.train_runs, "history": self.history,
+                "loss_curve": [list(point) for point in self.loss_curve]}
         save_arrays(path, arrays, meta)
 
     @classmethod
@@ -303,6 +305,7 @@ class Word2Vec:
         model.adam_step = int(meta.get("adam_step", 0))
         model.train_runs = int(meta.get("train_runs", 0))
         model.history = list(meta.get("history", []))
+        model.loss_curve = [tuple(point) for point in meta.get("loss_curve", [])]
         model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
                                 model.vocab.key_to_index)
         return model

@@ -60,6 +60,9 @@ class TrainingReport:
         return d
 
 
+CURVE_POINTS_PER_EPOCH = 100
+
+
 def chunk_bounds(sentence_starts: np.ndarray, chunk_words: int) -> np.ndarray:
     """Sentence indices that cut the corpus into chunks of about chunk_words words."""
     n_sentences = len(sentence_starts) - 1
@@ -199,6 +202,12 @@ class Trainer:
                    for state in self.thread_states]
         started = time.perf_counter()
         tally = {"words": 0, "windows": 0, "loss": 0.0, "lr": self.lr_start}
+        # The loss curve: a point every ~1% of an epoch, (words trained in the model's
+        # life, mean loss of the windows since the previous point).
+        curve = self.model.loss_curve
+        words_before = curve[-1][0] if curve else 0
+        segment = {"words": 0, "windows": 0, "loss": 0.0}
+        segment_words = max(1, corpus_words // CURVE_POINTS_PER_EPOCH)
         error = None
 
         def take(item):
@@ -212,6 +221,16 @@ class Trainer:
             tally["loss"] += item[2]
             tally["lr"] = item[3]
             bar.update(item[0])
+            segment["words"] += item[0]
+            segment["windows"] += item[1]
+            segment["loss"] += item[2]
+            if segment["words"] >= segment_words:
+                end_segment()
+
+        def end_segment():
+            if segment["windows"]:
+                curve.append((words_before + tally["words"], segment["loss"] / segment["windows"]))
+            segment.update(words=0, windows=0, loss=0.0)
 
         def stats(complete):
             return EpochStats(epoch=len(self.model.history) + 1,
@@ -244,10 +263,12 @@ class Trainer:
                 item = results.get()
                 if item is not None:
                     take(item)
+            end_segment()
             self._interrupted_epoch = stats(complete=False)
             raise
         for t in threads:
             t.join()
         if error is not None:
             raise error
+        end_segment()
         return stats(complete=True)
