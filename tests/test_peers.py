@@ -65,3 +65,27 @@ def test_vec_files_load_in_gensim(trained_models, tmp_path):
     kv = KeyedVectors.load_word2vec_format(str(tmp_path / "m.vec"), binary=False)
     assert kv.index_to_key == model.index_to_key
     np.testing.assert_allclose(kv.vectors, model.word_vecs, atol=1e-6)
+
+
+def test_3cosmul_agrees_with_gensim_most_similar_cosmul(toy_corpus, toy_questions):
+    import warnings
+    from w2v import Word2Vec
+    # a weak model, so that some answers are wrong and the comparison means something
+    model = Word2Vec(toy_corpus, vector_size=8, epochs=1, workers=1, progress=False)
+    kv = as_gensim(model)
+    ours = evaluate_analogies(model, toy_questions, restrict_vocab=None, method="3cosmul")
+    correct = answered = 0
+    with open(toy_questions, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(":") or not line.strip():
+                continue
+            a, b, c, d = line.lower().split()
+            if not all(w in kv.key_to_index for w in (a, b, c, d)):
+                continue
+            answered += 1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                guess = kv.most_similar_cosmul(positive=[b, c], negative=[a], topn=1)[0][0]
+            correct += guess == d
+    assert 0 < correct < answered
+    assert (ours["correct"], ours["answered"]) == (correct, answered)
