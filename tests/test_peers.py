@@ -89,3 +89,15 @@ def test_3cosmul_agrees_with_gensim_most_similar_cosmul(toy_corpus, toy_question
             correct += guess == d
     assert 0 < correct < answered
     assert (ours["correct"], ours["answered"]) == (correct, answered)
+
+
+def test_vectors_written_by_w2v_score_the_same_analogies_in_gensim(toy_corpus, toy_questions,
+                                                                   tmp_path):
+    from w2v import Word2Vec
+    model = Word2Vec(toy_corpus, vector_size=12, epochs=1, workers=1, progress=False)
+    model.save_word2vec_format(tmp_path / "v.bin")
+    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "v.bin"), binary=True)
+    score, _ = kv.evaluate_word_analogies(toy_questions, restrict_vocab=30000)
+    ours = evaluate_analogies(model, toy_questions, restrict_vocab=30000)
+    assert 0 < ours["accuracy"] < 1
+    assert ours["accuracy"] == pytest.approx(score)
