@@ -181,8 +181,11 @@ class Word2Vec:
                 raise ModelFileError(f"{path}: {name} should be float32 of shape {(n, dim)}, "
                                      f"found {None if a is None else (a.dtype, a.shape)}")
         counts = arrays["counts"]
-        if counts.shape != (n,) or counts.dtype.kind not in "iu":
-            raise ModelFileError(f"{path}: counts should hold one integer per word")
+        if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and counts.min() < 0):
+            raise ModelFileError(f"{path}: counts should hold one integer >= 0 per word")
+        history = meta.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise ModelFileError(f"{path}: history should be a list of per-epoch records")
         model = cls(config=config)
         try:
             model.vocab = Vocab(words, counts)
@@ -191,9 +194,9 @@ class Word2Vec:
         model.W_in, model.W_out = arrays["W_in"], arrays["W_out"]
         if config.optimizer == "adam":
             model.moments = {name: arrays[name] for name in MOMENT_NAMES}
-        model.adam_step = int(meta.get("adam_step", 0))
-        model.train_runs = int(meta.get("train_runs", 0))
-        model.history = list(meta.get("history", []))
+        model.adam_step = _meta_count(meta, "adam_step", path)
+        model.train_runs = _meta_count(meta, "train_runs", path)
+        model.history = history
         model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
                                 model.vocab.key_to_index)
         return model
@@ -203,3 +206,11 @@ class Word2Vec:
         save_word2vec_format(path, self.vocab.index_to_key, self.W_in, binary=binary)
 
 
+
+
+def _meta_count(meta: dict, name: str, path) -> int:
+    """An integer >= 0 from a model file's metadata, or a ModelFileError."""
+    value = meta.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ModelFileError(f"{path}: {name} should be an integer in [0, 2**63), got {value!r}")
+    return value
