@@ -111,8 +111,10 @@ def save_arrays(path, arrays: Dict[str, np.ndarray], meta: dict) -> None:
         np.savez(f, **payload)
 
 
-def load_arrays(path):
+def load_arrays(path, names=None):
     """(arrays, meta) from a native model file, validated for format and version.
+
+    names: read only these arrays (and the metadata); default all.
 
     The file may come from a stranger: nothing is unpickled, and every size read from
     it is checked against the file's length before anything is allocated.
@@ -125,7 +127,7 @@ def load_arrays(path):
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         try:
-            arrays = _read_npz(f, size, path)
+            arrays = _read_npz(f, size, path, None if names is None else set(names) | {"meta_json"})
             meta = json.loads(arrays.pop("meta_json").tobytes().decode("utf-8")) \
                 if "meta_json" in arrays else None
         except ModelFileError:
@@ -148,7 +150,7 @@ def load_arrays(path):
     return arrays, meta
 
 
-def _read_npz(f, size: int, path) -> Dict[str, np.ndarray]:
+def _read_npz(f, size: int, path, names=None) -> Dict[str, np.ndarray]:
     """The arrays of an uncompressed .npz, each size checked before it is allocated.
 
     np.load would trust a .npy header's shape and allocate it before finding the data
@@ -165,6 +167,8 @@ def _read_npz(f, size: int, path) -> Dict[str, np.ndarray]:
             name = info.filename
             if not name.endswith(".npy") or name[:-4] in arrays:
                 raise ModelFileError(f"{path}: unexpected member {name!r} (not a w2v model file)")
+            if names is not None and name[:-4] not in names:
+                continue
             if info.compress_type != zipfile.ZIP_STORED:
                 raise ModelFileError(f"{path}: member {name!r} is compressed; w2v writes and "
                                      f"reads uncompressed .npz only")

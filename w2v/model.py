@@ -25,7 +25,7 @@ class Word2Vec:
     """
 
     def __init__(self, corpus=None, *, config: Optional[Config] = None, progress: bool = True,
-                 callbacks: Sequence[Callable] = (), **params):
+                 callbacks: Sequence[Callable] = (), checkpoint_dir=None, **params):
         if config is None:
             config = Config(**params)
         elif params:
@@ -40,10 +40,11 @@ class Word2Vec:
         self.train_runs = 0
         self.history: list = []                   # one dict of EpochStats per epoch trained
         self.last_report = None
+        self.resume_state = None                  # set by Word2Vec.resume: the run train() finishes
         self._wv: Optional[WordVectors] = None
         if corpus is not None:
             self.build_vocab(corpus)
-            self.train(progress=progress, callbacks=callbacks)
+            self.train(progress=progress, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
 
     # ---------------------------------------------------------------- training
     def build_vocab(self, corpus, vocab: Optional[Vocab] = None) -> "Word2Vec":
@@ -74,20 +75,36 @@ class Word2Vec:
         return None if self.moments is None else tuple(self.moments[n] for n in MOMENT_NAMES)
 
     def train(self, corpus=None, *, epochs: Optional[int] = None, progress: bool = True,
-              callbacks: Sequence[Callable] = ()) -> "Word2Vec":
+              callbacks: Sequence[Callable] = (), checkpoint_dir=None) -> "Word2Vec":
         """Train on `corpus` (default: the one given to build_vocab) for `epochs` passes.
 
         callbacks are called as f(model, epoch_stats) after each epoch. The figures of
-        the run are in `model.last_report`.
+        the run are in `model.last_report`. checkpoint_dir: save the training state there
+        every `config.checkpoint_every` (see w2v.checkpoint). After Word2Vec.resume(),
+        train() finishes the interrupted run, checkpointing where it did.
         """
         if self.vocab is None:
             raise RuntimeError("build_vocab(corpus) first: the model has no vocabulary")
+        resume = self.resume_state
+        if resume is not None and corpus is not None:
+            raise ValueError("this model resumes a run: its corpus was given to Word2Vec.resume()")
         if corpus is not None:
             self.corpus, _ = build_corpus(corpus, self.config, vocab=self.vocab)
         if self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train()")
-        return Trainer(self, self.corpus, epochs=epochs, progress=progress,
-                       callbacks=callbacks).train()
+        if resume is not None and checkpoint_dir is None:
+            checkpoint_dir = resume.directory
+        trainer = Trainer(self, self.corpus, epochs=epochs, progress=progress, callbacks=callbacks,
+                          checkpoint_dir=checkpoint_dir, resume=resume)
+        self.resume_state = None
+        return trainer.train()
+
+    @classmethod
+    def resume(cls, checkpoint_dir, corpus=None, **overrides) -> "Word2Vec":
+        """The model of a run checkpointed in `checkpoint_dir`, ready to finish it with
+        train(); see w2v.checkpoint.resume."""
+        from w2v.checkpoint import resume
+        return resume(checkpoint_dir, corpus, **overrides)
 
     def vectors_changed(self) -> None:
         if self._wv is not None:
@@ -150,8 +167,11 @@ class Word2Vec:
                 f"optimizer={c.optimizer!r}, epochs_trained={len(self.history)})")
 
     # -------------------------------------------------------------- save / load
-    def save(self, path) -> None:
-        """Everything needed to query or continue training, without pickle, atomically."""
+    def save(self, path, extra_arrays: Optional[dict] = None, extra_meta: Optional[dict] = None) -> None:
+        """Everything needed to query or continue training, without pickle, atomically.
+
+        extra_arrays / extra_meta: more to store beside the model (checkpoints use them).
+        """
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary")
         blob, ends = encode_words(self.vocab.index_to_key)
@@ -161,7 +181,7 @@ class Word2Vec:
             arrays.update(self.moments)
         meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
                 "train_runs": self.train_runs, "history": self.history}
-        save_arrays(path, arrays, meta)
+        save_arrays(path, {**arrays, **(extra_arrays or {})}, {**meta, **(extra_meta or {})})
 
     @classmethod
     def load(cls, path) -> "Word2Vec":
