@@ -10,6 +10,7 @@ bit-for-bit reproducible.
 """
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import threading
@@ -22,6 +23,8 @@ import numpy as np
 from w2v import _kernels
 from w2v.corpus import Corpus
 from w2v.sampling import NegativeSampler, keep_probabilities
+
+logger = logging.getLogger(__name__)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -166,6 +169,12 @@ class Trainer:
                 self._position = (epoch + 1, 0, None)
                 if stats.windows and not math.isfinite(stats.loss):
                     raise self._diverged(f"mean loss is {stats.loss}")
+                if not stats.windows:
+                    logger.warning(
+                        "%s: epoch %d trained nothing: subsampling (sample=%g) dropped every "
+                        "word of its %d-word corpus, or no sentence kept two words; lower sample "
+                        "(0 turns it off)", corpus.stats.source, stats.epoch, model.config.sample,
+                        corpus.n_words)
                 for callback in self.callbacks:
                     callback(model, stats)
                 if self.checkpoints is not None:
