@@ -391,7 +391,9 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats):
     np.add.at(merged_counts, merged[merged >= 0], counts[merged >= 0])
     stats.tokens -= int(counts[merged < 0].sum())
     vocab, remap = _vocab_and_remap(list(index), merged_counts, config, stats)
-    remap = np.where(merged >= 0, remap[np.maximum(merged, 0)], -1).astype(np.int32)
+    merged_remap = np.full(len(merged), -1, dtype=np.int32)
+    merged_remap[merged >= 0] = remap[merged[merged >= 0]]     # (every word may be gone)
+    remap = merged_remap
     return chunks, remap, line_ends, vocab
 
 

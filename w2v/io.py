@@ -235,7 +235,7 @@ def load_word2vec_format(path, binary: bool = True, unicode_errors: str = "stric
             count, dim = int(header[0]), int(header[1])
         except (IndexError, ValueError):
             raise ModelFileError(f"{path}: header should be 'count dims', got {header!r}") from None
-        if count < 0 or dim < 1 or (binary and count * (dim * 4 + 2) > size) or \
+        if count < 0 or not 1 <= dim < 2**31 or (binary and count * (dim * 4 + 2) > size) or \
                 (not binary and count * (dim + 1) * 2 > size):
             raise ModelFileError(f"{path}: header says {count} vectors of {dim} dims, more than "
                                  f"the file's {size} bytes can hold")
