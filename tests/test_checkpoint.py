@@ -218,11 +218,12 @@ def _umask():
     return mask
 
 
-def test_a_failed_write_keeps_the_previous_checkpoint_whole(toy_corpus, tmp_path, monkeypatch):
-    model = Word2Vec(workers=1, epochs=3).build_vocab(toy_corpus)
-    import w2v.io
+def test_a_failed_write_keeps_the_previous_checkpoint_whole(toy_corpus, tmp_path, monkeypatch, caplog):
+    import logging
 
-    real, writes = w2v.io.np.savez, [0]
+    import w2v.io
+    model = Word2Vec(workers=1, epochs=3).build_vocab(toy_corpus)
+    real, writes, seen = w2v.io.np.savez, [0], []
 
     def savez_dies_on_the_third(f, **arrays):
         writes[0] += 1
@@ -230,14 +231,19 @@ def test_a_failed_write_keeps_the_previous_checkpoint_whole(toy_corpus, tmp_path
             f.write(b"half a checkpoint")
             raise OSError(28, "No space left on device")
         return real(f, **arrays)
+
+    def look(m, stats):
+        seen.append(sorted(os.listdir(tmp_path)))
     monkeypatch.setattr(w2v.io.np, "savez", savez_dies_on_the_third)
-    with pytest.raises(OSError, match="No space left"):
-        model.train(progress=False, checkpoint_dir=tmp_path)
-    assert sorted(os.listdir(tmp_path)) == ["checkpoint-000001.npz", "checkpoint-000002.npz"]
-    monkeypatch.setattr(w2v.io.np, "savez", real)
-    resumed = Word2Vec.resume(tmp_path)
-    assert resumed.resume_state.epoch == 1
-    assert np.isfinite(resumed.train(progress=False).W_in).all()
+    with caplog.at_level(logging.ERROR, logger="w2v.checkpoint"):
+        model.train(progress=False, checkpoint_dir=tmp_path, callbacks=[look])
+    assert "could not write the checkpoint" in caplog.text and "No space left" in caplog.text
+    assert "training goes on, the last checkpoint is" in caplog.text
+    # after epoch 2 the write failed: epoch 1's checkpoint stayed, whole, and no temp file
+    assert seen[2] == ["checkpoint-000001.npz", "checkpoint-000002.npz"]
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint-000002.npz", "checkpoint-000003.npz"]
+    assert Word2Vec.load(tmp_path / "checkpoint-000002.npz").history == model.history[:1]
+    assert len(model.history) == 3 and np.isfinite(model.W_in).all()
 
 
 # ------------------------------------------------------------ a real kill -9

@@ -121,7 +121,7 @@ class CheckpointWriter:
         """A fresh run saves its starting state: a kill before the first interval loses
         nothing but the time, and a divergence has a state to roll back to."""
         if self.last_path is None:
-            self.save(*self.trainer.start)
+            self.save(*self.trainer.start, strict=True)   # a bad directory fails at once
 
     def after_epoch(self, epochs_done: int) -> None:
         if (epochs_done == self.trainer.epochs or self.time_due()
@@ -129,8 +129,12 @@ class CheckpointWriter:
             self.save(epochs_done, 0, None)
 
     def save(self, epoch: int, sentence: int, tally: Optional[dict],
-             only_if_finite: bool = False) -> Optional[str]:
-        """Write the state at (epoch, sentence); tally: that epoch's figures so far."""
+             only_if_finite: bool = False, strict: bool = False) -> Optional[str]:
+        """Write the state at (epoch, sentence); tally: that epoch's figures so far.
+
+        A write that fails (disk full, ...) is logged and training goes on: the previous
+        checkpoint is intact and the next one is tried at the next interval.
+        """
         trainer, model = self.trainer, self.trainer.model
         if self.last_position == (epoch, sentence):
             return self.last_path                   # nothing trained since
@@ -152,7 +156,16 @@ class CheckpointWriter:
         rng = np.array([s.get_rng_state() for s in trainer.thread_states], dtype=np.uint64)
         self.sequence += 1
         path = os.path.join(self.directory, f"checkpoint-{self.sequence:06d}.npz")
-        model.save(path, extra_arrays={"rng_states": rng}, extra_meta={"checkpoint": state})
+        try:
+            model.save(path, extra_arrays={"rng_states": rng}, extra_meta={"checkpoint": state})
+        except OSError as e:
+            self.sequence -= 1
+            if strict:
+                raise
+            logger.error("could not write the checkpoint %s (%s); training goes on, the last "
+                         "checkpoint is %s", path, e, self.last_path)
+            self.last_time = time.monotonic()
+            return None
         self.last_path, self.last_position, self.last_time = path, (epoch, sentence), time.monotonic()
         for _, old in list_checkpoints(self.directory)[:-KEEP]:
             try:
@@ -201,7 +214,10 @@ class GoodState:
         path = trainer.checkpoints.last_path if trainer.checkpoints is not None else None
         if path is not None:
             from w2v.model import Word2Vec
-            good = Word2Vec.load(path)
+            try:
+                good = Word2Vec.load(path)
+            except (OSError, ModelFileError) as e:
+                return f"it could not be rolled back to the checkpoint {path} ({e})"
             for a, b in zip(_state_arrays(model), _state_arrays(good)):
                 np.copyto(a, b)
             model.adam_step, model.history = good.adam_step, good.history

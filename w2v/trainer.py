@@ -21,6 +21,7 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from w2v import _kernels
+from w2v.checkpoint import CheckpointWriter, GoodState
 from w2v.corpus import Corpus
 from w2v.sampling import NegativeSampler, keep_probabilities
 
@@ -133,7 +134,6 @@ class Trainer:
         if resume is not None:
             resume.apply(self)
         self._position = self.start             # the last consistent point reached
-        from w2v.checkpoint import CheckpointWriter, GoodState
         self.checkpoints = None if checkpoint_dir is None else \
             CheckpointWriter(checkpoint_dir, self, resuming=resume is not None)
         self.good_state = GoodState(self)
