@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -125,6 +126,8 @@ class Trainer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pause = threading.Event()         # set: threads stop taking chunks (checkpoint)
+        self._interrupt = threading.Event()     # Ctrl-C seen: stop at the next chunk boundary
+        self._forced = False                    # a second Ctrl-C: stopped wherever it was
         self._interrupted_epoch = None
         # Where the run starts: (epoch, first sentence, that epoch's tally so far).
         self.start = (0, 0, None)
@@ -150,10 +153,13 @@ class Trainer:
         done = start_epoch * corpus.n_words + int(corpus.sentence_starts[start_sentence])
         bar = tqdm(total=total, initial=min(done, total), unit="w", unit_scale=True,
                    disable=not self.progress, dynamic_ncols=True, smoothing=0.1)
+        restore_ctrl_c = self._catch_ctrl_c()
         try:
             if self.checkpoints is not None:
                 self.checkpoints.begin()
             for epoch in range(start_epoch, self.epochs):
+                if self._interrupt.is_set():
+                    raise KeyboardInterrupt
                 bar.set_description(f"epoch {epoch + 1}/{self.epochs}")
                 self.good_state.remember()
                 if epoch == start_epoch:
@@ -184,7 +190,7 @@ class Trainer:
             raise TrainingDiverged(f"{error}; {self.good_state.restore()}") from None
         except KeyboardInterrupt:
             report.interrupted = True
-            if self.checkpoints is not None:
+            if self.checkpoints is not None and not self._forced:
                 self.checkpoints.save(*self._position, only_if_finite=True)
             stats = self._interrupted_epoch
             if stats is not None and stats.words:
@@ -196,11 +202,29 @@ class Trainer:
                 model.history.append(asdict(stats))
             raise
         finally:
+            restore_ctrl_c()
             bar.close()
             model.train_runs += 1
             model.last_report = report
             model.vectors_changed()
         return model
+
+    def _catch_ctrl_c(self):
+        """Make Ctrl-C ask the run to stop at the next chunk boundary, where the state is
+        consistent (a second Ctrl-C stops at once). Returns the function that undoes it.
+
+        Only in the main thread, and only over Python's default handler."""
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            return lambda: None
+
+        def handler(signum, frame):
+            if self._interrupt.is_set():
+                self._forced = True
+                raise KeyboardInterrupt
+            self._interrupt.set()
+        signal.signal(signal.SIGINT, handler)
+        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def _diverged(self, what: str) -> TrainingDiverged:
         name = "lr" if self.model.config.optimizer == "adam" else "alpha"
@@ -274,14 +298,19 @@ class Trainer:
 
         while True:     # one pass per stretch between mid-epoch checkpoints
             self._pause.clear()
-            threads = [threading.Thread(target=work, args=(state,), daemon=True,
-                                        name=f"w2v-worker-{state.thread_id}")
-                       for state in self.thread_states]
-            for t in threads:
-                t.start()
+            threads = []
             try:
+                if self._interrupt.is_set():
+                    raise KeyboardInterrupt
+                for state in self.thread_states:
+                    thread = threading.Thread(target=work, args=(state,), daemon=True,
+                                              name=f"w2v-worker-{state.thread_id}")
+                    thread.start()
+                    threads.append(thread)
                 running = len(threads)
                 while running:
+                    if self._interrupt.is_set():
+                        raise KeyboardInterrupt
                     try:
                         item = results.get(timeout=0.2)
                     except queue.Empty:
@@ -304,7 +333,7 @@ class Trainer:
                     if item is not None:
                         take(item)
                 self._interrupted_epoch = stats(complete=False)
-                if error is None:
+                if error is None and not self._forced:
                     self._position = position()
                 raise
             for t in threads:
