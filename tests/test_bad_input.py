@@ -528,6 +528,9 @@ def test_model_file_whose_arrays_disagree_with_the_vocabulary(model_file, tmp_pa
     np.savez(path, **dict(arrays, counts=-arrays["counts"]))
     with pytest.raises(ModelFileError, match=r"counts should hold one integer >= 0 per word"):
         Word2Vec.load(path)
+    np.savez(path, **dict(arrays, word_ends=arrays["word_ends"].astype(np.float64)))
+    with pytest.raises(ModelFileError, match=r"word offsets do not match the word data"):
+        Word2Vec.load(path)
 
 
 def test_a_file_that_is_not_a_model(tmp_path):

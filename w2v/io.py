@@ -92,7 +92,8 @@ def encode_words(words: Sequence[str]):
 
 
 def decode_words(blob: np.ndarray, ends: np.ndarray, path) -> list:
-    if ends.ndim != 1 or (ends.size and (ends[-1] != blob.size or np.any(np.diff(ends) < 0)
+    if ends.ndim != 1 or ends.dtype.kind != "i" or blob.dtype != np.uint8 \
+            or (ends.size and (ends[-1] != blob.size or np.any(np.diff(ends) < 0)
                                           or ends[0] < 0)):
         raise ModelFileError(f"{path}: word offsets do not match the word data")
     data = blob.tobytes()

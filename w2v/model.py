@@ -226,8 +226,6 @@ class Word2Vec:
         save_word2vec_format(path, self.vocab.index_to_key, self.W_in, binary=binary)
 
 
-
-
 def _meta_count(meta: dict, name: str, path) -> int:
     """An integer >= 0 from a model file's metadata, or a ModelFileError."""
     value = meta.get(name, 0)
