@@ -172,8 +172,9 @@ print(corpus.n_words, corpus.n_sentences, len(vocab), time.perf_counter() - star
 
 
 def _build_in_a_fresh_process(path):
+    # cwd: the folder of the file, so that `import w2v` is the installed package
     out = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, cwd=os.path.dirname(path))
     assert out.returncode == 0, out.stderr
     words, sentences, vocab, seconds, peak_mb = out.stdout.split()
     return int(words), int(sentences), int(vocab), float(seconds), int(peak_mb)

@@ -248,6 +248,8 @@ def test_a_failed_write_keeps_the_previous_checkpoint_whole(toy_corpus, tmp_path
 
 # ------------------------------------------------------------ a real kill -9
 def _cli(*args):
+    # run with cwd=tmp_path: from the repository root, `-m w2v` would import the source
+    # tree rather than the installed package
     return [sys.executable, "-m", "w2v", "train", *args]
 
 
@@ -268,14 +270,15 @@ def test_kill_9_mid_training_then_resume_ends_bit_identical(toy_corpus, tmp_path
     ck, out = tmp_path / "ck", tmp_path / "model.npz"
     process = subprocess.Popen(_cli(toy_corpus, "-o", str(out), "--checkpoint-dir", str(ck),
                                     "--checkpoint-every", "1-epoch", *TRAIN),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     _wait_for(ck / "checkpoint-000003.npz", process)        # two epochs done
     assert process.poll() is None, "finished before it could be killed"
     process.kill()                                           # SIGKILL: no handler, no cleanup
     process.communicate()
     assert process.returncode == -signal.SIGKILL and not out.exists()
     done = subprocess.run(_cli(toy_corpus, "-o", str(out), "--checkpoint-dir", str(ck),
-                               "--resume", *TRAIN), capture_output=True, text=True, timeout=120)
+                               "--resume", *TRAIN), capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     resumed = Word2Vec.load(out)
     assert_same_model(plain, resumed)
@@ -287,7 +290,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(toy_corpus, tmp_path):
     process = subprocess.Popen(
         _cli(toy_corpus, "-o", str(out), "--checkpoint-dir", str(ck), "--checkpoint-every", "1h",
              "--chunk-words", "2000", *TRAIN), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for(ck / "checkpoint-000001.npz", process)        # the run's starting state
     time.sleep(0.3)
     assert process.poll() is None
@@ -302,6 +305,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(toy_corpus, tmp_path):
     at = state.epoch * plain.corpus.n_words + int(plain.corpus.sentence_starts[state.sentence])
     assert trained == at > 0
     done = subprocess.run(_cli(toy_corpus, "-o", str(out), "--checkpoint-dir", str(ck),
-                               "--resume", *TRAIN), capture_output=True, text=True, timeout=120)
+                               "--resume", *TRAIN), capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert_same_model(plain, Word2Vec.load(out))
