@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from w2v.io import atomic_write
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
 TOOLS = ("w2v-adam", "w2v-sgd", "gensim", "gensim-file", "fasttext", "word2vec-c")
@@ -282,8 +284,8 @@ def main():
                   f"analogy {100 * result.get('analogy', 0):.1f}%, "
                   f"WS353 {result.get('ws353', float('nan')):.3f}", file=sys.stderr, flush=True)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        with atomic_write(args.json) as f:
+            f.write(json.dumps(results, indent=1).encode("utf-8"))
     print(table(results, tools, args, corpus))
     return 0
 

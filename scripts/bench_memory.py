@@ -29,13 +29,16 @@ def main():
     parser.add_argument("--corpus", default=os.path.join(DATA, "enwiki70m.txt.xz"))
     parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-rollback", action="store_true",
+                        help="rollback_on_divergence=False: no in-memory copy of the arrays")
     args = parser.parse_args()
     if not os.path.exists(args.corpus):
         print(f"{args.corpus} not found: nothing to measure")
         return 0
     from w2v import Word2Vec
     started = time.perf_counter()
-    model = Word2Vec(optimizer=args.optimizer, workers=args.workers, epochs=1)
+    model = Word2Vec(optimizer=args.optimizer, workers=args.workers, epochs=1,
+                     rollback_on_divergence=not args.no_rollback)
     model.build_vocab(args.corpus)
     build_s, build_peak = time.perf_counter() - started, peak_mb()
     model.train(progress=False)
@@ -46,8 +49,10 @@ def main():
           f"{len(model.vocab):,} words; vocabulary and id stream in {build_s:.1f} s "
           f"(peak {build_peak:.0f} MB); one {args.optimizer} epoch at "
           f"{report.words_per_second / 1e6:.2f} M words/s")
-    print(f"peak RSS {peak_mb():.0f} MB = model arrays {arrays / 2**20:.0f} MB + id stream "
-          f"{ids / 2**20:.0f} MB + {peak_mb() - (arrays + ids) / 2**20:.0f} MB")
+    copy = arrays if model.config.rollback_on_divergence else 0   # the last good state
+    print(f"peak RSS {peak_mb():.0f} MB = model arrays {arrays / 2**20:.0f} MB"
+          + (f" + their rollback copy {copy / 2**20:.0f} MB" if copy else "")
+          + f" + id stream {ids / 2**20:.0f} MB + {peak_mb() - (arrays + copy + ids) / 2**20:.0f} MB")
     return 0
 
 

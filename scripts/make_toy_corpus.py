@@ -14,6 +14,8 @@ import argparse
 import os
 import random
 
+from w2v.io import atomic_write
+
 # category: (side-a words, side-b words, [(a, b, pair words...)])
 CATEGORIES = {
     "capital-country": (
@@ -86,11 +88,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "toy_corpus.txt"), "w", encoding="utf-8") as f:
-        for _ in range(args.sentences):
-            f.write(sentence(rng) + "\n")
-    with open(os.path.join(args.out_dir, "toy_questions.txt"), "w", encoding="utf-8") as f:
-        f.write(questions())
+    text = "".join(sentence(rng) + "\n" for _ in range(args.sentences))
+    with atomic_write(os.path.join(args.out_dir, "toy_corpus.txt")) as f:
+        f.write(text.encode("utf-8"))
+    with atomic_write(os.path.join(args.out_dir, "toy_questions.txt")) as f:
+        f.write(questions().encode("utf-8"))
 
 
 if __name__ == "__main__":

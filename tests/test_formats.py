@@ -95,7 +95,7 @@ def test_words_made_equal_by_replacement_are_reported(tmp_path):
 def test_text_row_with_missing_numbers_names_the_line(tmp_path):
     path = tmp_path / "short.txt"
     path.write_text("2 3\na 1.5 2.5 3.5\nb 1.5 2.5\n")
-    with pytest.raises(ModelFileError, match="line 3 has 2 numbers, expected 2 rows of 3"):
+    with pytest.raises(ModelFileError, match="line 3 has 2 numbers, expected 3"):
         load_vectors(path)
 
 

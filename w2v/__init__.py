@@ -1,4 +1,5 @@
 """w2v: fast word2vec CBOW with negative sampling, a Cython core and in-place lazy Adam or SGD."""
+from w2v.checkpoint import CheckpointError
 from w2v.config import Config
 from w2v.corpus import Corpus, CorpusError, build_corpus
 from w2v.io import ModelFileError
@@ -8,6 +9,6 @@ from w2v.vectors import WordVectors, load_vectors
 from w2v.vocab import Vocab
 
 __version__ = "0.1.0"
-__all__ = ["Config", "Corpus", "CorpusError", "EpochStats", "ModelFileError", "Trainer",
-           "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
+__all__ = ["CheckpointError", "Config", "Corpus", "CorpusError", "EpochStats", "ModelFileError",
+           "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
            "build_corpus", "load_vectors"]

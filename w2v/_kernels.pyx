@@ -549,6 +549,16 @@ cdef class Worker:
         free_sparse_grad(&self.scratch.grad_in)
         free_sparse_grad(&self.scratch.grad_out)
 
+    def get_rng_state(self):
+        """The thread's RNG state (a nonzero uint64), for checkpoints."""
+        return int(self.scratch.rng)
+
+    def set_rng_state(self, state):
+        """Restore a state from get_rng_state(); xorshift needs it nonzero and < 2**64."""
+        if isinstance(state, bool) or not isinstance(state, int) or not 0 < state < 2**64:
+            raise ValueError(f"RNG state must be an integer in [1, 2**64), got {state!r}")
+        self.scratch.rng = <uint64_t>state
+
 
 def train_chunk(TrainingArrays arrays not None, Worker worker not None,
                 int64_t first_sentence, int64_t end_sentence,

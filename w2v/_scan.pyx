@@ -25,7 +25,7 @@ cdef inline int space_width(const unsigned char* s, int64_t i, int64_t n) noexce
         return 0
     if c == 0xE1 and s[i + 1] == 0x9A and s[i + 2] == 0x80:                  # U+1680
         return 3
-    if c == 0xE2 and s[i + 1] == 0x80 and (s[i + 2] <= 0x8A or s[i + 2] == 0xA8
+    if c == 0xE2 and s[i + 1] == 0x80 and (0x80 <= s[i + 2] <= 0x8A or s[i + 2] == 0xA8
                                           or s[i + 2] == 0xA9 or s[i + 2] == 0xAF):
         return 3                                                              # U+2000-200A, 2028, 2029, 202F
     if c == 0xE2 and s[i + 1] == 0x81 and s[i + 2] == 0x9F:                  # U+205F

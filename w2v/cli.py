@@ -69,6 +69,13 @@ def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
                              "to DIR (default: <output name>-plots)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
+    parser.add_argument("--checkpoint-dir", metavar="DIR", default=None,
+                        help="save the whole training state in DIR every --checkpoint-every "
+                             "(atomically; the newest two are kept)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run checkpointed in --checkpoint-dir: same corpus; "
+                             "hyperparameters come from the checkpoint (only --workers, "
+                             "--checkpoint-every and --[no-]rollback-on-divergence may change)")
     add_config_flags(parser)
     return parser
 
@@ -83,6 +90,7 @@ def default_output(corpus: str) -> str:
 
 def train_command(argv, prog: str = "w2v train") -> int:
     from w2v.model import Word2Vec
+    from w2v.trainer import TrainingDiverged
 
     parser = build_train_parser(prog)
     args = parser.parse_args(argv)
@@ -90,24 +98,39 @@ def train_command(argv, prog: str = "w2v train") -> int:
         config = config_from_args(args)
     except (TypeError, ValueError) as e:
         parser.error(str(e))
+    if args.resume and not args.checkpoint_dir:
+        parser.error("--resume needs --checkpoint-dir DIR (where the checkpoints are)")
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO,
                         format="%(message)s")
     say = (lambda *a: None) if args.quiet else print
     output = args.output or default_output(args.corpus)
 
     started = time.perf_counter()
-    model = Word2Vec(config=config)
-    model.build_vocab(args.corpus)
+    if args.resume:
+        given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
+                 if getattr(args, f.name, None) is not None}
+        model = Word2Vec.resume(args.checkpoint_dir, args.corpus, **given)
+        config = model.config
+        state = model.resume_state
+        say(f"resuming {state.path}: epoch {state.epoch + 1} of {state.epochs}, "
+            f"sentence {state.sentence:,}")
+    else:
+        model = Word2Vec(config=config)
+        model.build_vocab(args.corpus)
     vocab_seconds = time.perf_counter() - started
     stats = model.corpus.stats
     say(f"vocabulary: {len(model.vocab):,} words (min_count={config.min_count}) from "
         f"{stats.tokens:,} tokens in {stats.lines:,} lines, built in {vocab_seconds:.1f} s")
     interrupted = False
     try:
-        model.train(progress=not args.no_progress and not args.quiet)
+        model.train(progress=not args.no_progress and not args.quiet,
+                    checkpoint_dir=args.checkpoint_dir)
     except KeyboardInterrupt:
         interrupted = True
         say("interrupted: saving what was trained so far")
+    except TrainingDiverged as e:
+        model.save(output)              # the state it was rolled back to
+        raise TrainingDiverged(f"{e}; that model is saved to {output}") from None
     report = model.last_report
     model.save(output)
     if args.save_vectors:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Tuple
 
 OPTIMIZERS = ("adam", "sgd")
 ENCODING_ERRORS = ("strict", "replace", "ignore")
@@ -18,6 +19,30 @@ ENCODING_ERRORS = ("strict", "replace", "ignore")
 def _param(default, help):
     """A config field with its command-line help text kept next to its default."""
     return field(default=default, metadata={"help": help})
+
+
+_INTERVAL = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*[- ]?\s*(epochs?|s|secs?|seconds?|m|mins?|"
+                       r"minutes?|h|hours?)\s*", re.IGNORECASE)
+_SECONDS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60,
+            "mins": 60, "minute": 60, "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600}
+
+
+def parse_interval(value, name: str = "checkpoint_every") -> Tuple[str, float]:
+    """("epochs", n) or ("seconds", s) from '2 epochs', '1-epoch', '600s', '10min', '1.5h'."""
+    match = _INTERVAL.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{name}={value!r} is out of range: a number and a unit, "
+                         f"e.g. '2 epochs', '600s', '10min' or '1h'")
+    amount, unit = float(match.group(1)), match.group(2).lower()
+    if not math.isfinite(amount):
+        raise ValueError(f"{name}={value!r} is out of range: a finite number")
+    if unit.startswith("epoch"):
+        if amount != int(amount) or amount < 1:
+            raise ValueError(f"{name}={value!r} is out of range: a whole number of epochs >= 1")
+        return "epochs", int(amount)
+    if not amount > 0:
+        raise ValueError(f"{name}={value!r} is out of range: a time > 0")
+    return "seconds", amount * _SECONDS[unit]
 
 
 @dataclass
@@ -64,6 +89,12 @@ class Config:
     workers: Optional[int] = _param(None, "training threads; None: all cores")
     seed: int = _param(1, "seed of the initial vectors and of every thread's RNG (seed + thread id)")
     chunk_words: int = _param(10000, "words a thread trains per call into the core (progress granularity)")
+    checkpoint_every: str = _param("1 epoch", "with a checkpoint directory: how often the training "
+                                              "state is saved, in epochs or time ('2 epochs', "
+                                              "'600s', '10min', '1h')")
+    rollback_on_divergence: bool = _param(True, "if the loss turns NaN/inf, restore the model to the "
+                                                "last epoch start (or checkpoint); without checkpoints "
+                                                "this keeps one copy of the arrays in memory")
 
     def __post_init__(self):
         self.validate()
@@ -122,6 +153,8 @@ class Config:
         need(isinstance(self.cbow_mean, bool), "cbow_mean", "True or False")
         need(isinstance(self.shrink_windows, bool), "shrink_windows", "True or False")
         need(self.encoding_errors in ENCODING_ERRORS, "encoding_errors", f"one of {ENCODING_ERRORS}")
+        need(isinstance(self.rollback_on_divergence, bool), "rollback_on_divergence", "True or False")
+        parse_interval(self.checkpoint_every, "checkpoint_every")
         for name in ("max_vocab_size", "max_final_vocab", "workers"):
             value = getattr(self, name)
             if value is not None:

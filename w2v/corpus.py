@@ -135,6 +135,7 @@ def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str],
     tokens: List[str] = []
     ends: List[int] = []
     carry = ""               # a token possibly cut by the block boundary
+    pending: List[str] = []  # blocks without whitespace: a token longer than a block
     line_open = False        # tokens were added since the last line end
     with open_text(path, encoding, errors) as f:
         while True:
@@ -150,8 +151,15 @@ def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str],
                 raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
             if not block:
                 break
-            block = carry + block
-            carry = ""
+            if "\0" in block:
+                if errors == "strict":
+                    raise _nul_error(path, encoding)
+                block = block.replace("\0", "\ufffd" if errors == "replace" else "")
+            if not _has_space(block):
+                pending.append(block)          # joined once, not copied block after block
+                continue
+            block = carry + "".join(pending) + block
+            carry, pending = "", []
             lines = block.split("\n")
             for line in lines[:-1]:
                 tokens.extend(line.split())
@@ -168,12 +176,41 @@ def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str],
             if len(tokens) >= BATCH_TOKENS:
                 yield tokens, ends
                 tokens, ends = [], []
-    if carry:
-        tokens.append(carry)
+    if carry or pending:
+        tokens.append(carry + "".join(pending))
         line_open = True
     if line_open:
         ends.append(len(tokens))
     yield tokens, ends
+
+
+def _has_space(block: str) -> bool:
+    return not block or len(block.split(None, 1)) != 1 or block[0].isspace() or block[-1].isspace()
+
+
+def _nul_error(path, encoding: str) -> "CorpusError":
+    line, offset, unit = _locate_nul(path, encoding)
+    return CorpusError(
+        f"{os.fspath(path)}: NUL byte on line {line} ({unit} offset {offset}): not {encoding} "
+        f"text (a binary or UTF-16 file?); pass the right encoding, or encoding_errors="
+        f"'replace' or 'ignore' to read it anyway")
+
+
+def _locate_nul(path, encoding: str) -> Tuple[int, int, str]:
+    """(line, offset, 'byte' or 'character') of the first NUL in the file."""
+    line, offset = 1, 0
+    utf8 = _is_utf8(encoding)
+    with open_text(path, "latin-1" if utf8 else encoding, "replace") as f:
+        while True:
+            piece = f.buffer.read(1 << 16) if utf8 else f.read(1 << 16)
+            if not piece:
+                return line, offset, "byte" if utf8 else "character"
+            at = piece.find(b"\0" if utf8 else "\0")
+            if at >= 0:
+                return line + piece.count(b"\n" if utf8 else "\n", 0, at), offset + at, \
+                    "byte" if utf8 else "character"
+            line += piece.count(b"\n" if utf8 else "\n")
+            offset += len(piece)
 
 
 def _locate_decode_error(path, encoding: str) -> Tuple[int, int]:
@@ -312,6 +349,8 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Voc
     counter = TokenCounter()
     chunks, ends = _IdChunks(), []
     carry = b""
+    pending: List[bytes] = []    # blocks without a boundary: a token longer than a block
+    nul = False
     with open_text(path, "latin-1") as text:         # latin-1: only for its byte stream
         raw = text.buffer
         while True:
@@ -319,15 +358,20 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Voc
                 block = raw.read(BLOCK_CHARS)
             except (EOFError, OSError, lzma.LZMAError) as e:
                 raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
+            if b"\0" in block:
+                if config.encoding_errors == "strict":
+                    raise _nul_error(path, "utf-8")
+                nul = True
             if block:
-                data = carry + block
-                cut = max(data.rfind(b" "), data.rfind(b"\n"), data.rfind(b"\t"), data.rfind(b"\r"))
+                # carry holds no boundary, so the cut is the new block's last one
+                cut = max(block.rfind(b" "), block.rfind(b"\n"), block.rfind(b"\t"), block.rfind(b"\r"))
                 if cut < 0:                           # no boundary yet: one long token
-                    carry = data
+                    pending.append(block)             # joined once, not copied block after block
                     continue
-                piece, carry = data[:cut + 1], data[cut + 1:]
+                piece, carry = carry + b"".join(pending) + block[:cut + 1], block[cut + 1:]
             else:
-                piece, carry = carry, b""
+                piece, carry = carry + b"".join(pending), b""
+            pending = []
             ids, line_ends = counter.scan(piece)
             chunks.append(ids)
             ends.append(line_ends)
@@ -337,14 +381,27 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Voc
     if counter.tokens > (line_ends[-1] if len(line_ends) else 0):
         line_ends = np.concatenate((line_ends, [counter.tokens]))     # an unterminated last line
     counts = counter.counts_array()
-    try:
-        words = [w.decode("utf-8", config.encoding_errors) for w in counter.word_bytes()]
-    except UnicodeDecodeError as e:
-        line, offset = _locate_decode_error(path, "utf-8")
-        raise CorpusError(
-            f"{os.fspath(path)}: bytes that are not valid utf-8 on line {line} (byte offset "
-            f"{offset}: {e.reason}); pass encoding_errors='replace' or 'ignore' to read it "
-            f"anyway") from None
+    words, bad = [], []
+    for i, w in enumerate(counter.word_bytes()):
+        try:
+            words.append(w.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            if config.encoding_errors == "strict":
+                line, offset = _locate_decode_error(path, "utf-8")
+                raise CorpusError(
+                    f"{os.fspath(path)}: bytes that are not valid utf-8 on line {line} (byte "
+                    f"offset {offset}: {e.reason}); pass encoding_errors='replace' or 'ignore' "
+                    f"to read it anyway") from None
+            words.append(w.decode("utf-8", config.encoding_errors))
+            bad.append(i)
+        if nul and "\0" in words[-1]:
+            words[-1] = words[-1].replace("\0", "\ufffd" if config.encoding_errors == "replace" else "")
+            bad.append(i)
+    if bad:
+        bad = np.unique(bad)
+        logger.warning("%s: %d tokens (%d distinct words) held invalid utf-8 or NUL bytes, "
+                       "read with encoding_errors=%r", os.fspath(path),
+                       int(counts[bad].sum()), len(bad), config.encoding_errors)
     stats.tokens, stats.lines = counter.tokens, len(line_ends)
     unique = dict.fromkeys(words)
     if len(unique) == len(words) and "" not in unique:
@@ -359,7 +416,9 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Voc
     np.add.at(merged_counts, merged[merged >= 0], counts[merged >= 0])
     stats.tokens -= int(counts[merged < 0].sum())
     vocab, remap = _vocab_and_remap(list(index), merged_counts, config, stats, grow)
-    remap = np.where(merged >= 0, remap[np.maximum(merged, 0)], -1).astype(np.int32)
+    merged_remap = np.full(len(merged), -1, dtype=np.int32)
+    merged_remap[merged >= 0] = remap[merged[merged >= 0]]     # (every word may be gone)
+    remap = merged_remap
     return chunks, remap, line_ends, vocab
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import math
 import tempfile
+import threading
 import zipfile
 from contextlib import contextmanager
 from typing import Dict, Optional, Sequence
@@ -24,20 +26,35 @@ class ModelFileError(ValueError):
     """A model or vector file is unreadable, truncated, inconsistent or of a newer format."""
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+_umask_lock = threading.Lock()
+
+
+def _default_file_mode() -> int:
+    """0o666 less the process umask: the mode open() would give a new file."""
+    with _umask_lock:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
 
 
 @contextmanager
 def atomic_write(path, mode: str = "wb"):
-    """Write to a temporary file beside `path`, fsync, then rename over `path`."""
+    """Write to a temporary file beside `path`, fsync, then rename over `path`.
+
+    Readers see the old file or the complete new one, never a part: a crash or kill
+    leaves at most a stray `.tmp-*` file. The file gets the usual permissions (not
+    mkstemp's 0600), and the directory is fsynced so the rename survives a power cut.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-" + os.path.basename(path) + "-", dir=directory)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; give what open() would
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, _default_file_mode())
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
@@ -49,6 +66,22 @@ def atomic_write(path, mode: str = "wb"):
         except OSError:
             pass
         raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass                     # some file systems cannot fsync a directory
+    finally:
+        os.close(fd)
 
 
 # ------------------------------------------------------------------- native model
@@ -60,7 +93,8 @@ def encode_words(words: Sequence[str]):
 
 
 def decode_words(blob: np.ndarray, ends: np.ndarray, path) -> list:
-    if ends.ndim != 1 or (ends.size and (ends[-1] != blob.size or np.any(np.diff(ends) < 0)
+    if ends.ndim != 1 or ends.dtype.kind != "i" or blob.dtype != np.uint8 \
+            or (ends.size and (ends[-1] != blob.size or np.any(np.diff(ends) < 0)
                                           or ends[0] < 0)):
         raise ModelFileError(f"{path}: word offsets do not match the word data")
     data = blob.tobytes()
@@ -79,31 +113,94 @@ def save_arrays(path, arrays: Dict[str, np.ndarray], meta: dict) -> None:
         np.savez(f, **payload)
 
 
-def load_arrays(path):
-    """(arrays, meta) from a native model file, validated for format and version."""
+def load_arrays(path, names=None):
+    """(arrays, meta) from a native model file, validated for format and version.
+
+    names: read only these arrays (and the metadata); default all.
+
+    The file may come from a stranger: nothing is unpickled, and every size read from
+    it is checked against the file's length before anything is allocated.
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"model path is a directory: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"model file not found: {path}") from None
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
-        raise ModelFileError(f"{path}: not a readable w2v model file ({e})") from None
-    if "meta_json" not in arrays:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"model file not found: {path}")
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        try:
+            arrays = _read_npz(f, size, path, None if names is None else set(names) | {"meta_json"})
+            meta = json.loads(arrays.pop("meta_json").tobytes().decode("utf-8")) \
+                if "meta_json" in arrays else None
+        except ModelFileError:
+            raise
+        except Exception as e:
+            # The bytes are untrusted: whatever a damaged zip, .npy header or JSON
+            # document makes the parsers raise means the same thing, a bad file.
+            raise ModelFileError(f"{path}: not a readable w2v model file "
+                                 f"({type(e).__name__}: {e})") from None
+    if meta is None:
         raise ModelFileError(f"{path}: not a w2v model file (no metadata)")
-    try:
-        meta = json.loads(arrays.pop("meta_json").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"{path}: corrupted metadata ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise ModelFileError(f"{path}: not a w2v model file")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path}: invalid model format version {version!r}")
+    if version > MODEL_FORMAT_VERSION:
         raise ModelFileError(f"{path}: model format version {version!r} is newer than this w2v "
                              f"reads ({MODEL_FORMAT_VERSION}); upgrade w2v")
     return arrays, meta
+
+
+def _read_npz(f, size: int, path, names=None) -> Dict[str, np.ndarray]:
+    """The arrays of an uncompressed .npz, each size checked before it is allocated.
+
+    np.load would trust a .npy header's shape and allocate it before finding the data
+    missing; here the shapes must fit in the members and the members in the file.
+    """
+    arrays = {}
+    with zipfile.ZipFile(f) as zf:
+        infos = zf.infolist()
+        claimed = sum(info.file_size for info in infos)
+        if claimed > size:
+            raise ModelFileError(f"{path}: its members claim {claimed} bytes, more than the "
+                                 f"file's {size}")
+        for info in infos:
+            name = info.filename
+            if not name.endswith(".npy") or name[:-4] in arrays:
+                raise ModelFileError(f"{path}: unexpected member {name!r} (not a w2v model file)")
+            if names is not None and name[:-4] not in names:
+                continue
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ModelFileError(f"{path}: member {name!r} is compressed; w2v writes and "
+                                     f"reads uncompressed .npz only")
+            with zf.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise ModelFileError(f"{path}: member {name!r} has .npy version {version}")
+                if dtype.hasobject:
+                    raise ModelFileError(f"{path}: member {name!r} holds Python objects; w2v "
+                                         f"never unpickles")
+                nbytes = dtype.itemsize * math.prod(shape)
+                if nbytes > info.file_size:
+                    raise ModelFileError(f"{path}: member {name!r} says shape {shape} "
+                                         f"({nbytes} bytes), more than its {info.file_size} bytes")
+                buffer = bytearray(nbytes)
+                view, got = memoryview(buffer), 0
+                while got < nbytes:
+                    n = member.readinto(view[got:])
+                    if not n:
+                        raise ModelFileError(f"{path}: member {name!r} is truncated")
+                    got += n
+                if member.read(1):
+                    raise ModelFileError(f"{path}: member {name!r} has bytes after its array")
+                array = np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+                arrays[name[:-4]] = np.ascontiguousarray(array)
+    return arrays
 
 
 # -------------------------------------------------------------- word2vec C formats
@@ -196,7 +293,7 @@ def load_word2vec_format(path, binary: Optional[bool] = None, unicode_errors: st
             raise ModelFileError(f"{path}: header should be 'count dims', got "
                                  f"{header_line[:80]!r}") from None
         body = size - len(header_line)
-        if count < 0 or dim < 1 or (binary and count * (dim * 4 + 2) > body) or \
+        if count < 0 or not 1 <= dim < 2**31 or (binary and count * (dim * 4 + 2) > body) or \
                 (not binary and count * (dim + 1) * 2 > body):
             raise ModelFileError(f"{path}: header says {count} vectors of {dim} dims, more than "
                                  f"the file's {size} bytes can hold")
@@ -241,8 +338,10 @@ def _read_text_rows(f, count: int, dim: int, path):
         line = f.readline()
         parts = line.split()
         if len(parts) != dim + 1:
-            what = "ends early" if not line else f"line {i + 2} has {max(len(parts) - 1, 0)} numbers"
-            raise ModelFileError(f"{path}: {what}, expected {count} rows of {dim} numbers")
+            if not line:
+                raise ModelFileError(f"{path}: ends after {i} of the {count} rows its header says")
+            raise ModelFileError(f"{path}: line {i + 2} has {max(len(parts) - 1, 0)} numbers, "
+                                 f"expected {dim}")
         words.append(parts[0])
         try:
             vectors[i] = np.array(parts[1:], dtype=np.float32)

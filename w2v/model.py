@@ -25,7 +25,7 @@ class Word2Vec:
     """
 
     def __init__(self, corpus=None, *, config: Optional[Config] = None, progress: bool = True,
-                 callbacks: Sequence[Callable] = (), **params):
+                 callbacks: Sequence[Callable] = (), checkpoint_dir=None, **params):
         if config is None:
             config = Config(**params)
         elif params:
@@ -41,10 +41,11 @@ class Word2Vec:
         self.history: list = []                   # one dict of EpochStats per epoch trained
         self.loss_curve: list = []                # (words trained so far, mean loss) ~100 per epoch
         self.last_report = None
+        self.resume_state = None                  # set by Word2Vec.resume: the run train() finishes
         self._wv: Optional[WordVectors] = None
         if corpus is not None:
             self.build_vocab(corpus)
-            self.train(progress=progress, callbacks=callbacks)
+            self.train(progress=progress, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
 
     # ---------------------------------------------------------------- training
     def build_vocab(self, corpus, vocab: Optional[Vocab] = None, update: bool = False) -> "Word2Vec":
@@ -112,14 +113,19 @@ class Word2Vec:
         return None if self.moments is None else tuple(self.moments[n] for n in MOMENT_NAMES)
 
     def train(self, corpus=None, *, epochs: Optional[int] = None, progress: bool = True,
-              callbacks: Sequence[Callable] = ()) -> "Word2Vec":
+              callbacks: Sequence[Callable] = (), checkpoint_dir=None) -> "Word2Vec":
         """Train on `corpus` (default: the one given to build_vocab) for `epochs` passes.
 
         callbacks are called as f(model, epoch_stats) after each epoch. The figures of
-        the run are in `model.last_report`.
+        the run are in `model.last_report`. checkpoint_dir: save the training state there
+        every `config.checkpoint_every` (see w2v.checkpoint). After Word2Vec.resume(),
+        train() finishes the interrupted run, checkpointing where it did.
         """
         if self.vocab is None:
             raise RuntimeError("build_vocab(corpus) first: the model has no vocabulary")
+        resume = self.resume_state
+        if resume is not None and corpus is not None:
+            raise ValueError("this model resumes a run: its corpus was given to Word2Vec.resume()")
         if corpus is not None:
             self.corpus, _ = build_corpus(corpus, self.config, vocab=self.vocab)
         if self.corpus is None:
@@ -129,8 +135,19 @@ class Word2Vec:
             # subsampling and the negative-sampling distribution.
             self.vocab.counts = np.bincount(self.corpus.ids, minlength=len(self.vocab)).astype(np.int64)
             self._wv.counts = self.vocab.counts
-        return Trainer(self, self.corpus, epochs=epochs, progress=progress,
-                       callbacks=callbacks).train()
+        if resume is not None and checkpoint_dir is None:
+            checkpoint_dir = resume.directory
+        trainer = Trainer(self, self.corpus, epochs=epochs, progress=progress, callbacks=callbacks,
+                          checkpoint_dir=checkpoint_dir, resume=resume)
+        self.resume_state = None
+        return trainer.train()
+
+    @classmethod
+    def resume(cls, checkpoint_dir, corpus=None, **overrides) -> "Word2Vec":
+        """The model of a run checkpointed in `checkpoint_dir`, ready to finish it with
+        train(); see w2v.checkpoint.resume."""
+        from w2v.checkpoint import resume
+        return resume(checkpoint_dir, corpus, **overrides)
 
     # ------------------------------------------------------ pretrained / torch
     @classmethod
@@ -260,8 +277,11 @@ class Word2Vec:
                 f"optimizer={c.optimizer!r}, epochs_trained={len(self.history)})")
 
     # -------------------------------------------------------------- save / load
-    def save(self, path) -> None:
-        """Everything needed to query or continue training, without pickle, atomically."""
+    def save(self, path, extra_arrays: Optional[dict] = None, extra_meta: Optional[dict] = None) -> None:
+        """Everything needed to query or continue training, without pickle, atomically.
+
+        extra_arrays / extra_meta: more to store beside the model (checkpoints use them).
+        """
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary")
         blob, ends = encode_words(self.vocab.index_to_key)
@@ -272,7 +292,7 @@ class Word2Vec:
         meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
                 "train_runs": self.train_runs, "history": self.history,
                 "loss_curve": [list(point) for point in self.loss_curve]}
-        save_arrays(path, arrays, meta)
+        save_arrays(path, {**arrays, **(extra_arrays or {})}, {**meta, **(extra_meta or {})})
 
     @classmethod
     def load(cls, path) -> "Word2Vec":
@@ -292,8 +312,11 @@ class Word2Vec:
                 raise ModelFileError(f"{path}: {name} should be float32 of shape {(n, dim)}, "
                                      f"found {None if a is None else (a.dtype, a.shape)}")
         counts = arrays["counts"]
-        if counts.shape != (n,) or counts.dtype.kind not in "iu":
-            raise ModelFileError(f"{path}: counts should hold one integer per word")
+        if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and counts.min() < 0):
+            raise ModelFileError(f"{path}: counts should hold one integer >= 0 per word")
+        history = meta.get("history", [])
+        if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+            raise ModelFileError(f"{path}: history should be a list of per-epoch records")
         model = cls(config=config)
         try:
             model.vocab = Vocab(words, counts)
@@ -302,10 +325,10 @@ class Word2Vec:
         model.W_in, model.W_out = arrays["W_in"], arrays["W_out"]
         if config.optimizer == "adam":
             model.moments = {name: arrays[name] for name in MOMENT_NAMES}
-        model.adam_step = int(meta.get("adam_step", 0))
-        model.train_runs = int(meta.get("train_runs", 0))
-        model.history = list(meta.get("history", []))
-        model.loss_curve = [tuple(point) for point in meta.get("loss_curve", [])]
+        model.adam_step = _meta_count(meta, "adam_step", path)
+        model.train_runs = _meta_count(meta, "train_runs", path)
+        model.history = history
+        model.loss_curve = _meta_loss_curve(meta, path)
         model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
                                 model.vocab.key_to_index)
         return model
@@ -352,3 +375,20 @@ def _pretrained_rows(vectors, words, counts, unicode_errors):
     if counts is None:
         counts = np.zeros(len(words), dtype=np.int64)
     return array, words, counts, options
+def _meta_count(meta: dict, name: str, path) -> int:
+    """An integer >= 0 from a model file's metadata, or a ModelFileError."""
+    value = meta.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ModelFileError(f"{path}: {name} should be an integer in [0, 2**63), got {value!r}")
+    return value
+
+
+def _meta_loss_curve(meta: dict, path) -> list:
+    """The (words, loss) points of a model file's metadata, or a ModelFileError."""
+    curve = meta.get("loss_curve", [])
+    if not isinstance(curve, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, (int, float)) and
+                                                        not isinstance(x, bool) for x in p)
+            for p in curve):
+        raise ModelFileError(f"{path}: loss_curve should be a list of [words, loss] pairs")
+    return [tuple(p) for p in curve]

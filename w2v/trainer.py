@@ -10,8 +10,10 @@ bit-for-bit reproducible.
 """
 from __future__ import annotations
 
+import logging
 import math
 import queue
+import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,8 +22,11 @@ from typing import Callable, List, Sequence
 import numpy as np
 
 from w2v import _kernels
+from w2v.checkpoint import CheckpointWriter, GoodState
 from w2v.corpus import Corpus
 from w2v.sampling import NegativeSampler, keep_probabilities
+
+logger = logging.getLogger(__name__)
 
 
 class TrainingDiverged(FloatingPointError):
@@ -79,11 +84,18 @@ class Trainer:
     """Trains `model` on `corpus` for `epochs` passes; see the module docstring."""
 
     def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
-                 callbacks: Sequence[Callable] = ()):
+                 callbacks: Sequence[Callable] = (), checkpoint_dir=None, resume=None):
+        """checkpoint_dir: save the training state there (see w2v.checkpoint); resume: the
+        ResumeState of an interrupted run (from w2v.checkpoint.resume) to continue."""
         config = model.config
         self.model = model
         self.corpus = corpus
+        if resume is not None and epochs is not None and epochs != resume.epochs:
+            raise ValueError(f"epochs={epochs!r}: this model resumes an interrupted run of "
+                             f"{resume.epochs} epochs; call train() without epochs")
         self.epochs = config.epochs if epochs is None else epochs
+        if resume is not None:
+            self.epochs = resume.epochs
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"epochs={self.epochs!r} is out of range: must be >= 1")
         self.progress = progress
@@ -118,7 +130,21 @@ class Trainer:
         self.thread_states = [_kernels.Worker(self.arrays, run_seed, t) for t in range(self.workers)]
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._pause = threading.Event()         # set: threads stop taking chunks (checkpoint)
+        self._interrupt = threading.Event()     # Ctrl-C seen: stop at the next chunk boundary
+        self._forced = False                    # a second Ctrl-C: stopped wherever it was
         self._interrupted_epoch = None
+        # Where the run starts: (epoch, first sentence, that epoch's tally so far).
+        self.start = (0, 0, None)
+        self.history_start = len(model.history)
+        self.report = TrainingReport(workers=self.workers)
+        self.resumed_from = None                # the checkpoint this run continues
+        if resume is not None:
+            resume.apply(self)
+        self._position = self.start             # the last consistent point reached
+        self.checkpoints = None if checkpoint_dir is None else \
+            CheckpointWriter(checkpoint_dir, self, resuming=resume is not None)
+        self.good_state = GoodState(self)
 
     # ------------------------------------------------------------------ epochs
     def train(self):
@@ -126,29 +152,51 @@ class Trainer:
         from tqdm.auto import tqdm
 
         model, corpus = self.model, self.corpus
-        report = TrainingReport(workers=self.workers)
+        report = self.report
         total = self.epochs * corpus.n_words
-        bar = tqdm(total=total, unit="w", unit_scale=True, disable=not self.progress,
-                   dynamic_ncols=True, smoothing=0.1)
+        start_epoch, start_sentence, start_tally = self.start
+        done = start_epoch * corpus.n_words + int(corpus.sentence_starts[start_sentence])
+        bar = tqdm(total=total, initial=min(done, total), unit="w", unit_scale=True,
+                   disable=not self.progress, dynamic_ncols=True, smoothing=0.1)
+        restore_ctrl_c = self._catch_ctrl_c()
         try:
-            for epoch in range(self.epochs):
+            if self.checkpoints is not None:
+                self.checkpoints.begin()
+            for epoch in range(start_epoch, self.epochs):
+                if self._interrupt.is_set():
+                    raise KeyboardInterrupt
                 bar.set_description(f"epoch {epoch + 1}/{self.epochs}")
-                stats = self._run_epoch(epoch, bar)
+                self.good_state.remember()
+                if epoch == start_epoch:
+                    stats = self._run_epoch(epoch, bar, start_sentence, start_tally)
+                else:
+                    stats = self._run_epoch(epoch, bar)
                 report.epochs.append(stats)
                 report.words += stats.words
                 report.windows += stats.windows
                 report.seconds += stats.seconds
                 report.raw_words += corpus.stats.tokens
                 model.history.append(asdict(stats))
+                self._position = (epoch + 1, 0, None)
                 if stats.windows and not math.isfinite(stats.loss):
-                    raise TrainingDiverged(
-                        f"training diverged in epoch {stats.epoch}: mean loss is {stats.loss}; "
-                        f"lower the learning rate ({'lr' if model.config.optimizer == 'adam' else 'alpha'}"
-                        f"={self.lr_start})")
+                    raise self._diverged(f"mean loss is {stats.loss}")
+                if not stats.windows:
+                    logger.warning(
+                        "%s: epoch %d trained nothing: subsampling (sample=%g) dropped every "
+                        "word of its %d-word corpus, or no sentence kept two words; lower sample "
+                        "(0 turns it off)", corpus.stats.source, stats.epoch, model.config.sample,
+                        corpus.n_words)
                 for callback in self.callbacks:
                     callback(model, stats)
+                if self.checkpoints is not None:
+                    self.checkpoints.after_epoch(epoch + 1)
+        except TrainingDiverged as error:
+            # The arrays were updated in place by every thread: roll them back.
+            raise TrainingDiverged(f"{error}; {self.good_state.restore()}") from None
         except KeyboardInterrupt:
             report.interrupted = True
+            if self.checkpoints is not None and not self._forced:
+                self.checkpoints.save(*self._position, only_if_finite=True)
             stats = self._interrupted_epoch
             if stats is not None and stats.words:
                 report.epochs.append(stats)
@@ -159,23 +207,47 @@ class Trainer:
                 model.history.append(asdict(stats))
             raise
         finally:
+            restore_ctrl_c()
+            self.good_state.close()
             bar.close()
             model.train_runs += 1
             model.last_report = report
             model.vectors_changed()
         return model
 
-    def _run_epoch(self, epoch: int, bar) -> EpochStats:
+    def _catch_ctrl_c(self):
+        """Make Ctrl-C ask the run to stop at the next chunk boundary, where the state is
+        consistent (a second Ctrl-C stops at once). Returns the function that undoes it.
+
+        Only in the main thread, and only over Python's default handler."""
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            return lambda: None
+
+        def handler(signum, frame):
+            if self._interrupt.is_set():
+                self._forced = True
+                raise KeyboardInterrupt
+            self._interrupt.set()
+        signal.signal(signal.SIGINT, handler)
+        return lambda: signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        name = "lr" if self.model.config.optimizer == "adam" else "alpha"
+        return TrainingDiverged(f"training diverged in epoch {len(self.model.history) + 1}: "
+                                f"{what}; lower the learning rate ({name}={self.lr_start})")
+
+    def _run_epoch(self, epoch: int, bar, first_sentence: int = 0, tally=None) -> EpochStats:
         n_chunks = len(self.bounds) - 1
         starts = self.corpus.sentence_starts
         corpus_words = self.corpus.n_words
         total_words = self.epochs * corpus_words
         results: "queue.Queue" = queue.Queue()
-        next_chunk = [0]
+        next_chunk = [int(np.searchsorted(self.bounds, first_sentence))]
 
         def work(state):
             try:
-                while not self._stop.is_set():
+                while not self._stop.is_set() and not self._pause.is_set():
                     with self._lock:
                         chunk = next_chunk[0]
                         if chunk >= n_chunks:
@@ -197,15 +269,14 @@ class Trainer:
             finally:
                 results.put(None)
 
-        threads = [threading.Thread(target=work, args=(state,), daemon=True,
-                                    name=f"w2v-worker-{state.thread_id}")
-                   for state in self.thread_states]
         started = time.perf_counter()
-        tally = {"words": 0, "windows": 0, "loss": 0.0, "lr": self.lr_start}
+        tally = dict(tally) if tally else {"words": 0, "windows": 0, "loss": 0.0,
+                                           "lr": self.lr_start, "seconds": 0.0}
+        seconds_before = tally["seconds"]
         # The loss curve: a point every ~1% of an epoch, (words trained in the model's
         # life, mean loss of the windows since the previous point).
         curve = self.model.loss_curve
-        words_before = curve[-1][0] if curve else 0
+        words_before = sum(h["words"] for h in self.model.history)
         segment = {"words": 0, "windows": 0, "loss": 0.0}
         segment_words = max(1, corpus_words // CURVE_POINTS_PER_EPOCH)
         error = None
@@ -216,6 +287,10 @@ class Trainer:
                 error = error or item
                 self._stop.set()
                 return
+            if not math.isfinite(item[2]) and error is None:
+                # Stop at once: every further update would spread the NaN/inf.
+                error = self._diverged(f"a chunk's loss is {item[2]}")
+                self._stop.set()
             tally["words"] += item[0]
             tally["windows"] += item[1]
             tally["loss"] += item[2]
@@ -236,39 +311,61 @@ class Trainer:
             return EpochStats(epoch=len(self.model.history) + 1,
                               loss=tally["loss"] / tally["windows"] if tally["windows"] else float("nan"),
                               words=tally["words"], windows=tally["windows"],
-                              seconds=time.perf_counter() - started, lr=tally["lr"],
-                              complete=complete)
+                              seconds=seconds_before + time.perf_counter() - started,
+                              lr=tally["lr"], complete=complete)
 
-        for t in threads:
-            t.start()
-        try:
-            running = len(threads)
-            while running:
-                try:
-                    item = results.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                if item is None:
-                    running -= 1
-                    continue
-                take(item)
-                bar.set_postfix(loss=f"{tally['loss'] / max(tally['windows'], 1):.4f}",
-                                lr=f"{tally['lr']:.2e}", refresh=False)
-        except KeyboardInterrupt:
-            # Ctrl-C: every thread finishes the chunk it is on, and that work is counted.
-            self._stop.set()
+        def position():
+            """(epoch, next sentence, tally): all chunks before it are trained, none after."""
+            return epoch, int(self.bounds[next_chunk[0]]), dict(tally, seconds=stats(False).seconds)
+
+        while True:     # one pass per stretch between mid-epoch checkpoints
+            self._pause.clear()
+            threads = []
+            try:
+                if self._interrupt.is_set():
+                    raise KeyboardInterrupt
+                for state in self.thread_states:
+                    thread = threading.Thread(target=work, args=(state,), daemon=True,
+                                              name=f"w2v-worker-{state.thread_id}")
+                    thread.start()
+                    threads.append(thread)
+                running = len(threads)
+                while running:
+                    if self._interrupt.is_set():
+                        raise KeyboardInterrupt
+                    try:
+                        item = results.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                    if item is None:
+                        running -= 1
+                        continue
+                    take(item)
+                    bar.set_postfix(loss=f"{tally['loss'] / max(tally['windows'], 1):.4f}",
+                                    lr=f"{tally['lr']:.2e}", refresh=False)
+                    if self.checkpoints is not None and self.checkpoints.time_due():
+                        self._pause.set()
+            except KeyboardInterrupt:
+                # Ctrl-C: every thread finishes the chunk it is on, and that work is counted.
+                self._stop.set()
+                for t in threads:
+                    t.join()
+                while not results.empty():
+                    item = results.get()
+                    if item is not None:
+                        take(item)
+                end_segment()
+                self._interrupted_epoch = stats(complete=False)
+                if error is None and not self._forced:
+                    self._position = position()
+                raise
             for t in threads:
                 t.join()
-            while not results.empty():
-                item = results.get()
-                if item is not None:
-                    take(item)
-            end_segment()
-            self._interrupted_epoch = stats(complete=False)
-            raise
-        for t in threads:
-            t.join()
-        if error is not None:
-            raise error
+            if error is not None:
+                raise error
+            if not self._pause.is_set() or next_chunk[0] >= n_chunks:
+                break
+            self._position = position()
+            self.checkpoints.save(*self._position)
         end_segment()
         return stats(complete=True)

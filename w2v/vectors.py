@@ -113,8 +113,7 @@ class WordVectors:
                      restrict_vocab: Optional[int] = None) -> List[Tuple[str, float]]:
         """Words closest (cosine) to the mean of the positive unit vectors minus the
         negative ones, the query words excluded (3CosAdd)."""
-        positive = [positive] if isinstance(positive, (str, int, np.integer)) else list(positive)
-        negative = [negative] if isinstance(negative, (str, int, np.integer)) else list(negative)
+        positive, negative = _key_list(positive, "positive"), _key_list(negative, "negative")
         if not positive and not negative:
             raise ValueError("most_similar needs at least one positive or negative word")
         if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 1:
@@ -134,6 +133,10 @@ class WordVectors:
     def _nearest(self, query, topn, exclude, restrict_vocab):
         unit = self.unit_vectors()
         if restrict_vocab is not None:
+            if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, (int, np.integer)) \
+                    or restrict_vocab < 1:
+                raise ValueError(f"restrict_vocab={restrict_vocab!r} is out of range: must be >= 1 "
+                                 f"(or None for every word)")
             unit = unit[:restrict_vocab]
         norm = np.linalg.norm(query)
         scores = unit @ (query / norm if norm > 0 else query)
@@ -169,3 +172,14 @@ def _first_repeat(words):
 def load_vectors(path, binary: Optional[bool] = None, unicode_errors: str = "strict") -> WordVectors:
     """WordVectors from a word2vec C (.bin / .txt) or fastText (.vec) file."""
     return WordVectors.load_word2vec_format(path, binary=binary, unicode_errors=unicode_errors)
+def _key_list(keys, name: str) -> list:
+    """One word or id, or an iterable of them, as a list (None: none)."""
+    if keys is None:
+        return []
+    if isinstance(keys, (str, int, np.integer)):
+        return [keys]
+    try:
+        return list(keys)
+    except TypeError:
+        raise TypeError(f"{name} must be a word, an id, or a list of them; got "
+                        f"{type(keys).__name__}") from None
