@@ -15,7 +15,8 @@ import pytest
 
 from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
-from w2v.spark import add_blocks, array_groups, changed_blocks, merge_block, round_seed, round_slice
+from w2v.spark import (_cut_for_parts, add_blocks, array_groups, changed_blocks, merge_block,
+                       round_seed, round_slice)
 
 REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
 
@@ -44,6 +45,24 @@ def test_round_slices_cover_every_sentence_once_in_order(parts):
         s = corpus.sentence_starts
         seen += [corpus.ids[s[i]:s[i + 1]].tolist() for i in range(corpus.n_sentences)]
     assert seen == sentences
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 8])
+def test_partitions_are_cut_into_equal_parts_in_corpus_order(parts):
+    rng = np.random.default_rng(parts)
+    inputs = [make_blocks(rng, n_blocks=int(rng.integers(0, 4))) for _ in range(5)]   # skewed
+    sizes = [sum(len(b[0]) for b in blocks) for blocks in inputs]
+    offsets = np.concatenate(([0], np.cumsum(sizes))).tolist()
+    pieces = [piece for index, blocks in enumerate(inputs)
+              for piece in _cut_for_parts(index, iter(blocks), offsets, offsets[-1], parts)]
+    pieces.sort(key=lambda piece: piece[0])                 # what Spark's shuffle does
+    def sentences(blocks):
+        return [ids[s[i]:s[i + 1]].tolist() for ids, s, *_ in blocks for i in range(len(s) - 1)]
+    assert sentences([v for _, v in pieces]) == sentences([b for bl in inputs for b in bl])
+    longest = max(max(np.diff(b[1]), default=0) for bl in inputs for b in bl)
+    for part in range(parts):
+        words = sum(len(v[0]) for k, v in pieces if k[0] == part)
+        assert abs(words - offsets[-1] / parts) <= longest
 
 
 def test_rows_are_averaged_over_the_partitions_that_touched_them():
@@ -95,10 +114,11 @@ def test_a_clear_error_without_pyspark(monkeypatch):
 # ------------------------------------------------------------------- local cluster
 def _java_problem():
     """Why a local Spark cannot start here, or None."""
-    java = shutil.which("java")
-    if java is None and os.environ.get("JAVA_HOME"):
-        candidate = os.path.join(os.environ["JAVA_HOME"], "bin", "java")
-        java = candidate if os.path.exists(candidate) else None
+    java = shutil.which("java")               # Spark's launcher prefers $JAVA_HOME/bin/java
+    if os.environ.get("JAVA_HOME"):
+        java = os.path.join(os.environ["JAVA_HOME"], "bin", "java")
+        if not os.path.exists(java):
+            return f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java"
     if java is None:
         return "no Java: Spark needs Java 17+ (java not on PATH and no JAVA_HOME)"
     try:
@@ -200,8 +220,10 @@ def test_vocabulary_counts_are_exact(spark, toy_corpus, toy_sentences):
 def test_sgd_from_a_dataframe_with_rounds_and_continued_training(spark, toy_sentences, toy_questions):
     from w2v.spark import train
     df = spark.createDataFrame([(" ".join(s),) for s in toy_sentences], ["text"]).repartition(2)
-    model = train(df, optimizer="sgd", rounds_per_epoch=2, epochs=4, seed=3, progress=False)
+    model = train(df, optimizer="sgd", rounds_per_epoch=2, epochs=4, num_partitions=3, seed=3,
+                  progress=False)
     assert evaluate_analogies(model, toy_questions, restrict_vocab=None)["accuracy"] >= 0.9
+    assert model.last_report.workers == 3
     assert [e["epoch"] for e in model.history] == [1, 2, 3, 4]
     W_in = model.W_in
     train(df, model=model, epochs=1, progress=False)
@@ -245,3 +267,17 @@ def test_bad_input_gets_a_clear_error(spark, toy_sentences):
         train(df, column="n", progress=False)
     with pytest.raises(TypeError, match="cannot train on a dict"):
         train({}, spark, progress=False)
+
+
+def test_the_spark_submit_script_writes_a_model(spark, toy_corpus, tmp_path, capsys):
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "train_spark.py")
+    spec = importlib.util.spec_from_file_location("train_spark", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "toy.npz"
+    assert script.main([toy_corpus, "-o", str(out), "--epochs", "1", "--no-progress",
+                        "--num-partitions", "2", "--vector-size", "20"]) == 0
+    assert Word2Vec.load(out).W_in.shape[1] == 20
+    assert "model written to" in capsys.readouterr().out
+    assert spark.sparkContext._jsc is not None          # the test's own session still runs

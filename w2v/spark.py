@@ -12,8 +12,9 @@ How a run goes (the driver decides, the executors train):
    dropped on the executors, the rest collected and ordered as `Vocab` does (count
    descending, ties in code point order), cut at `max_final_vocab`, broadcast.
 3. Id stream: every partition is turned into int32 id blocks by `build_corpus` (long
-   lines split, words outside the vocabulary dropped) and persisted (memory and disk),
-   so the text is read twice in all, whatever the number of epochs.
+   lines split, words outside the vocabulary dropped), then cut at sentence boundaries
+   into `num_partitions` parts of equal size (a shuffle of the ids, not of the text) and
+   persisted (memory and disk): the text is read twice in all, whatever the epochs.
 4. Rounds: `epochs` x `rounds_per_epoch`. In round k of an epoch, every partition
    trains the k-th slice of its id stream (by word position) with the `Trainer`
    (one thread: Spark gives the parallelism), starting from the broadcast W_in, W_out
@@ -230,22 +231,65 @@ def _encode_partition(sentences: Iterable, setup) -> Iterable:
 
 
 def _partition_size(index: int, blocks: Iterable) -> Iterable:
+    """(index, words, sentences, lines split, extra pieces, longest sentence) of a partition."""
     words = sentences = split = extra = longest = 0
-    for ids, starts, lines_split, extra_pieces in blocks:
+    for block in blocks:
+        ids, starts = block[0], block[1]
         words += len(ids)
         sentences += len(starts) - 1
-        split += lines_split
-        extra += extra_pieces
+        if len(block) > 2:
+            split += block[2]
+            extra += block[3]
         if len(starts) > 1:
             longest = max(longest, int(np.diff(starts).max()))
     yield index, words, sentences, split, extra, longest
+
+
+def _part_start(part: int, total: int, parts: int) -> int:
+    """First word position of part `part` of `parts` equal ranges of [0, total): a
+    sentence belongs to the part its first word falls in (first * parts // total)."""
+    return -(-part * total // parts)
+
+
+def _cut_for_parts(index: int, blocks: Iterable, offsets: Sequence[int], total: int,
+                   parts: int) -> Iterable:
+    """Cut a partition's blocks where sentences change part (of the whole id stream):
+    ((part, position of the first word), (ids, sentence_starts)) pieces."""
+    offset = offsets[index]
+    for block in blocks:
+        ids, starts = block[0], block[1]
+        if len(starts) > 1:
+            part = (offset + starts[:-1]) * parts // total
+            cuts = np.concatenate(([0], np.flatnonzero(np.diff(part)) + 1, [len(part)]))
+            for lo, hi in zip(cuts[:-1], cuts[1:]):
+                a, b = int(starts[lo]), int(starts[hi])
+                yield (int(part[lo]), offset + a), (ids[a:b], starts[lo:hi + 1] - a)
+        offset += len(ids)
+
+
+def _part_of_key(key) -> int:
+    return key[0]
+
+
+def _value(pair):
+    return pair[1]
+
+
+def balance(encoded, sizes: Sequence[int], parts: int):
+    """The id stream in `parts` partitions of equal words (to a sentence), in corpus
+    order: a shuffle of the compact ids, not of the text."""
+    offsets = np.concatenate(([0], np.cumsum(sizes))).tolist()
+    return (encoded.mapPartitionsWithIndex(partial(_cut_for_parts, offsets=offsets,
+                                                   total=int(offsets[-1]), parts=parts))
+            .repartitionAndSortWithinPartitions(parts, partitionFunc=_part_of_key)
+            .map(_value))
 
 
 def round_slice(blocks: Iterable, partition_words: int, part: int, parts: int) -> Corpus:
     """The sentences of a partition whose first word lies in the part-th of `parts`
     equal ranges of its word positions, as one Corpus. Every sentence falls in
     exactly one part; parts keep the partition's order."""
-    lo, hi = part * partition_words // parts, (part + 1) * partition_words // parts
+    lo, hi = _part_start(part, partition_words, parts), _part_start(part + 1, partition_words, parts)
     ids_pieces, start_pieces, offset, kept = [], [], 0, 0
     for block in blocks:
         ids, starts = block[0], block[1]
@@ -382,8 +426,9 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
     epochs: passes over the data (default: config.epochs).
     rounds_per_epoch: synchronisations per epoch; each round every partition trains
       1/rounds_per_epoch of its data, then rows are averaged.
-    num_partitions: train with this many partitions (coalesced, or repartitioned when
-      more); default: as many as the data has. Each partition is one task a round.
+    num_partitions: train with this many partitions, each one task a round (default:
+      the cluster's default parallelism, its cores). The id stream is cut into that many
+      parts of equal size, whatever the partitions of the input.
     callbacks: f(model, epoch_stats) after each epoch.
     """
     pyspark = _pyspark()
@@ -402,7 +447,7 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
         config = config.replace(**params)
     epochs = config.epochs if epochs is None else epochs
     for name, value, allowed in (("epochs", epochs, ">= 1"), ("rounds_per_epoch", rounds_per_epoch, ">= 1"),
-                                 ("num_partitions", num_partitions, ">= 1 (or None: the data's)")):
+                                 ("num_partitions", num_partitions, ">= 1 (or None: the cluster's cores)")):
         if value is None and name == "num_partitions":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -434,14 +479,11 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
     setup = sc.broadcast({"config": config.to_dict(), "words": vocab.index_to_key,
                           "counts": vocab.counts})
     encoded = sentences.mapPartitions(partial(_encode_partition, setup=setup))
-    if num_partitions is not None and num_partitions != encoded.getNumPartitions():
-        encoded = (encoded.coalesce(num_partitions) if num_partitions < encoded.getNumPartitions()
-                   else encoded.repartition(num_partitions))
     encoded = encoded.persist(pyspark.StorageLevel.MEMORY_AND_DISK)
+    balanced = None
     try:
         sizes = sorted(encoded.mapPartitionsWithIndex(_partition_size).collect())
-        words_per_partition = [s[1] for s in sizes]
-        n_words = sum(words_per_partition)
+        n_words = sum(s[1] for s in sizes)
         stats.lines_split = sum(s[3] for s in sizes)
         stats.extra_pieces = sum(s[4] for s in sizes)
         if continued:                      # no counting pass: the id stream is all we know
@@ -455,16 +497,24 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
         if max(s[5] for s in sizes) < 2:
             raise ValueError("no sentence has two or more vocabulary words, so there is no "
                              "context window to train on")
+        parts = num_partitions or sc.defaultParallelism
+        balanced = balance(encoded, [s[1] for s in sizes], parts)
+        balanced = balanced.persist(pyspark.StorageLevel.MEMORY_AND_DISK)
+        sizes = sorted(balanced.mapPartitionsWithIndex(_partition_size).collect())
+        encoded.unpersist()
+        words_per_partition = [s[1] for s in sizes]
         if stats.lines_split:
             logger.warning("%d lines longer than max_sentence_length=%d words were split into %d "
                            "pieces (nothing dropped)", stats.lines_split, config.max_sentence_length,
                            stats.lines_split + stats.extra_pieces)
         logger.info("id stream: %d words in %d partitions (%.1f s since start)", n_words,
                     len(sizes), time.perf_counter() - started)
-        _run_rounds(model, encoded, setup, words_per_partition, stats, epochs, rounds_per_epoch,
+        _run_rounds(model, balanced, setup, words_per_partition, stats, epochs, rounds_per_epoch,
                     callbacks, progress, tqdm)
     finally:
         encoded.unpersist()
+        if balanced is not None:
+            balanced.unpersist()
         setup.destroy()
     return model
 
@@ -491,8 +541,10 @@ def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: Corpus
                 round_index = epoch * rounds + part
                 lr0 = linear_schedule(lr_start, lr_end, round_index / total_rounds)
                 lr1 = linear_schedule(lr_start, lr_end, (round_index + 1) / total_rounds)
+                round_started = time.perf_counter()
                 arrays = {"W_in": model.W_in, "W_out": model.W_out, **(model.moments or {})}
                 state = sc.broadcast(arrays)
+                broadcast_s = time.perf_counter() - round_started
                 try:
                     task = partial(_train_round, setup=setup, state=state, sizes=sizes,
                                    round_index=round_index, part=part, parts=rounds,
@@ -511,6 +563,8 @@ def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: Corpus
                 finally:
                     state.destroy()
                 model.adam_step += steps
+                logger.info("round %d/%d: %.1f s (broadcast %.1f s)", round_index + 1, total_rounds,
+                            time.perf_counter() - round_started, broadcast_s)
                 bar.update(1)
                 bar.set_postfix(epoch=epoch + 1, loss=f"{tally['loss'] / max(tally['windows'], 1):.4f}",
                                 lr=f"{lr1:.2e}", refresh=False)
