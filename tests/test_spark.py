@@ -15,7 +15,7 @@ import pytest
 
 from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
-from w2v.spark import (_cut_for_parts, add_blocks, array_groups, changed_blocks, merge_block,
+from w2v.spark import (add_blocks, array_groups, changed_blocks, cut_into_parts, merge_block,
                        round_seed, round_slice)
 
 REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
@@ -54,7 +54,7 @@ def test_partitions_are_cut_into_equal_parts_in_corpus_order(parts):
     sizes = [sum(len(b[0]) for b in blocks) for blocks in inputs]
     offsets = np.concatenate(([0], np.cumsum(sizes))).tolist()
     pieces = [piece for index, blocks in enumerate(inputs)
-              for piece in _cut_for_parts(index, iter(blocks), offsets, offsets[-1], parts)]
+              for piece in cut_into_parts(index, iter(blocks), offsets, offsets[-1], parts)]
     pieces.sort(key=lambda piece: piece[0])                 # what Spark's shuffle does
     def sentences(blocks):
         return [ids[s[i]:s[i + 1]].tolist() for ids, s, *_ in blocks for i in range(len(s) - 1)]

@@ -251,7 +251,7 @@ def _part_start(part: int, total: int, parts: int) -> int:
     return -(-part * total // parts)
 
 
-def _cut_for_parts(index: int, blocks: Iterable, offsets: Sequence[int], total: int,
+def cut_into_parts(index: int, blocks: Iterable, offsets: Sequence[int], total: int,
                    parts: int) -> Iterable:
     """Cut a partition's blocks where sentences change part (of the whole id stream):
     ((part, position of the first word), (ids, sentence_starts)) pieces."""
@@ -279,7 +279,7 @@ def balance(encoded, sizes: Sequence[int], parts: int):
     """The id stream in `parts` partitions of equal words (to a sentence), in corpus
     order: a shuffle of the compact ids, not of the text."""
     offsets = np.concatenate(([0], np.cumsum(sizes))).tolist()
-    return (encoded.mapPartitionsWithIndex(partial(_cut_for_parts, offsets=offsets,
+    return (encoded.mapPartitionsWithIndex(partial(cut_into_parts, offsets=offsets,
                                                    total=int(offsets[-1]), parts=parts))
             .repartitionAndSortWithinPartitions(parts, partitionFunc=_part_of_key)
             .map(_value))
