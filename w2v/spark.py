@@ -25,8 +25,9 @@ How a run goes (the driver decides, the executors train):
    partitions that touched it (Spark MLlib's scheme). Untouched rows keep their values.
 
 Memory: the driver holds the model, one serialised copy for the broadcast and the
-merged rows (model-sized); a task holds the broadcast model, its own copy and 1/rounds
-of its partition's ids. Neither grows with the corpus beyond what Spark persists.
+merged rows of one or two result partitions at a time (streamed); a task holds the
+broadcast model, its own copy, the blocks it sends and 1/rounds of its partition's ids.
+Neither grows with the corpus: the id stream lives in Spark's storage (memory, then disk).
 
 Seeds: the initial vectors come from `seed` as in single-machine training; each
 partition and round draws from its own seed derived from (seed, run, round, partition),
@@ -221,6 +222,8 @@ def _encode_partition(sentences: Iterable, setup) -> Iterable:
         return corpus.ids, corpus.sentence_starts, corpus.stats.lines_split, corpus.stats.extra_pieces
 
     for sentence in sentences:
+        if not isinstance(sentence, (list, tuple)):
+            sentence = list(sentence)
         batch.append(sentence)
         words += len(sentence)
         if words >= BLOCK_WORDS:
