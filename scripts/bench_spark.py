@@ -3,7 +3,7 @@
 single-machine w2v for reference.
 
     python scripts/bench_spark.py                      # text8like, local[2], the default runs
-    python scripts/bench_spark.py --runs spark-adam:rounds=4 mllib:epochs=1
+    python scripts/bench_spark.py --runs spark-adam spark-sgd:alpha=0.1,rounds=2 mllib:epochs=1
 
 A run is TOOL[:key=value,...]. Tools:
 
@@ -42,7 +42,8 @@ TOOLS = ("spark-adam", "spark-sgd", "mllib", "w2v-adam", "w2v-sgd")
 # far as P sequential updates would: SGD gets alpha x P (2 x 0.05), Adam half-size
 # minibatches (twice the steps); two rounds an epoch (measured in the README).
 DEFAULT_RUNS = ("spark-sgd:alpha=0.1,rounds=2", "spark-adam:batch_words=500,rounds=2", "mllib",
-                "w2v-sgd", "w2v-adam", "spark-sgd:alpha=0.1,rounds=2,epochs=15")
+                "w2v-sgd", "w2v-adam", "spark-sgd:alpha=0.1,rounds=2,epochs=10",
+                "spark-adam:batch_words=500,rounds=2,epochs=10")
 
 
 def parse_run(text: str):
