@@ -117,3 +117,21 @@ def test_a_prepared_corpus_is_reused_without_reading(toy_corpus):
     second.build_vocab(first.corpus, vocab=first.vocab).train(progress=False)
     assert second.corpus is first.corpus and second.vocab is first.vocab
     assert second.history
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_lr_range_replaces_the_schedule_of_a_run(toy_corpus, optimizer):
+    model = Word2Vec(optimizer=optimizer, workers=1, epochs=2, seed=3).build_vocab(toy_corpus)
+    config = model.config
+    default = (config.lr, config.min_lr) if optimizer == "adam" else (config.alpha, config.min_alpha)
+    W_in = model.W_in.copy()
+    Trainer(model, model.corpus, progress=False, lr_range=default).train()
+    same = Word2Vec(optimizer=optimizer, workers=1, epochs=2, seed=3, corpus=toy_corpus, progress=False)
+    np.testing.assert_array_equal(model.W_in, same.W_in)      # the default range: no change
+    model.W_in[:] = W_in
+    model.history.clear()
+    Trainer(model, model.corpus, epochs=2, progress=False, lr_range=(0.004, 0.002)).train()
+    assert [e["lr"] for e in model.history] == pytest.approx([0.003, 0.002])
+    for bad in [(0, 0.1), (0.1, -1), (float("nan"), 0.1), (0.1,), "ab"]:
+        with pytest.raises(ValueError, match="lr_range"):
+            Trainer(model, model.corpus, progress=False, lr_range=bad)

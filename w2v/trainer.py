@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, List, Sequence
+from typing import Callable, List, Sequence, Tuple
 
 import numpy as np
 
@@ -81,10 +81,17 @@ def linear_schedule(start: float, end: float, fraction: float) -> float:
 
 
 class Trainer:
-    """Trains `model` on `corpus` for `epochs` passes; see the module docstring."""
+    """Trains `model` on `corpus` for `epochs` passes; see the module docstring.
+
+    lr_range=(start, end), if given, replaces the config's schedule (lr -> min_lr, or
+    alpha -> min_alpha): the learning rate goes linearly from start to end over this
+    run. A caller that trains one slice of a longer schedule (w2v.spark's rounds) passes
+    the rates at the slice's two ends.
+    """
 
     def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
-                 callbacks: Sequence[Callable] = (), checkpoint_dir=None, resume=None):
+                 callbacks: Sequence[Callable] = (), lr_range: Tuple[float, float] | None = None,
+                 checkpoint_dir=None, resume=None):
         """checkpoint_dir: save the training state there (see w2v.checkpoint); resume: the
         ResumeState of an interrupted run (from w2v.checkpoint.resume) to continue."""
         config = model.config
@@ -115,6 +122,15 @@ class Trainer:
             self.lr_start, self.lr_end = config.lr, config.min_lr
         else:
             self.lr_start, self.lr_end = config.alpha, config.min_alpha
+        if lr_range is not None:
+            try:
+                start, end = (float(x) for x in lr_range)
+            except (TypeError, ValueError):
+                start = end = math.nan
+            if not (math.isfinite(start) and math.isfinite(end) and start > 0 and end >= 0):
+                raise ValueError(f"lr_range={lr_range!r} is out of range: start must be > 0, "
+                                 f"end >= 0, both finite")
+            self.lr_start, self.lr_end = start, end
         sampler = NegativeSampler(model.vocab.counts, config.ns_exponent)
         self.keep_prob = keep_probabilities(model.vocab.counts, config.sample)
         self.arrays = _kernels.TrainingArrays(

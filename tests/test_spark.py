@@ -1,0 +1,283 @@
+"""w2v.spark: the pieces alone (no Spark needed), then real training on a local[2] cluster.
+
+The cluster tests need pyspark (`pip install ".[spark]"`) and Java 17+; without them they
+are skipped, saying which is missing. W2V_REQUIRE_SPARK=1 (set by .ci/run when it could
+install both) turns those skips into failures.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from w2v import Config, CorpusError, Word2Vec, build_corpus
+from w2v.evaluation import evaluate_analogies
+from w2v.spark import (add_blocks, array_groups, changed_blocks, cut_into_parts, merge_block,
+                       round_seed, round_slice)
+
+REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
+
+
+# ------------------------------------------------------------- pieces, without Spark
+def make_blocks(rng, n_blocks=4):
+    blocks = []
+    for _ in range(n_blocks):
+        lengths = rng.integers(1, 30, size=rng.integers(0, 40))
+        starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        blocks.append((rng.integers(0, 100, size=starts[-1]).astype(np.int32), starts, 0, 0))
+    return blocks
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 7, 500])
+def test_round_slices_cover_every_sentence_once_in_order(parts):
+    rng = np.random.default_rng(parts)
+    blocks = make_blocks(rng)
+    sentences = [ids[s[i]:s[i + 1]].tolist() for ids, s, _, _ in blocks for i in range(len(s) - 1)]
+    words = sum(len(b[0]) for b in blocks)
+    seen = []
+    for part in range(parts):
+        corpus = round_slice(iter(blocks), words, part, parts)
+        assert corpus.sentence_starts[0] == 0 and corpus.sentence_starts[-1] == corpus.n_words
+        assert corpus.ids.dtype == np.int32 and corpus.sentence_starts.dtype == np.int64
+        s = corpus.sentence_starts
+        seen += [corpus.ids[s[i]:s[i + 1]].tolist() for i in range(corpus.n_sentences)]
+    assert seen == sentences
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 8])
+def test_partitions_are_cut_into_equal_parts_in_corpus_order(parts):
+    rng = np.random.default_rng(parts)
+    inputs = [make_blocks(rng, n_blocks=int(rng.integers(0, 4))) for _ in range(5)]   # skewed
+    sizes = [sum(len(b[0]) for b in blocks) for blocks in inputs]
+    offsets = np.concatenate(([0], np.cumsum(sizes))).tolist()
+    pieces = [piece for index, blocks in enumerate(inputs)
+              for piece in cut_into_parts(index, iter(blocks), offsets, offsets[-1], parts)]
+    pieces.sort(key=lambda piece: piece[0])                 # what Spark's shuffle does
+    def sentences(blocks):
+        return [ids[s[i]:s[i + 1]].tolist() for ids, s, *_ in blocks for i in range(len(s) - 1)]
+    assert sentences([v for _, v in pieces]) == sentences([b for bl in inputs for b in bl])
+    longest = max(max(np.diff(b[1]), default=0) for bl in inputs for b in bl)
+    for part in range(parts):
+        words = sum(len(v[0]) for k, v in pieces if k[0] == part)
+        assert abs(words - offsets[-1] / parts) <= longest
+
+
+def test_rows_are_averaged_over_the_partitions_that_touched_them():
+    rng = np.random.default_rng(0)
+    n, dim = 5000, 8                         # several blocks of rows
+    start = rng.standard_normal((n, dim)).astype(np.float32)
+    moments = {name: rng.random((n, dim), dtype=np.float32)
+               for name in ("adam_m_in", "adam_v_in", "adam_m_out", "adam_v_out")}
+    old = array_groups(start, start * 2, moments)
+    partitions, touched = [], []
+    for p in range(3):
+        rows = rng.choice(n, size=1500, replace=False)
+        new = [[a.copy() for a in group] for group in old]
+        for group in new:
+            for a in group:
+                a[rows] += p + 1
+        partitions.append(new)
+        touched.append(set(rows.tolist()))
+    merged = {}
+    for new in partitions:
+        for group in (0, 1):
+            for key, value in changed_blocks(group, new[group], old[group]):
+                merged[key] = add_blocks(merged[key], value) if key in merged else value
+    result = [[a.copy() for a in group] for group in old]
+    for (group, block), (counts, sums) in merged.items():
+        merge_block(result[group], block, counts, sums)
+    for row in range(0, n, 7):
+        who = [p for p in range(3) if row in touched[p]]
+        for group in (0, 1):
+            for j, a in enumerate(result[group]):
+                expected = (np.mean([partitions[p][group][j][row] for p in who], axis=0)
+                            if who else old[group][j][row])
+                np.testing.assert_allclose(a[row], expected, rtol=1e-6)
+
+
+def test_round_seeds_differ_and_repeat():
+    seeds = {round_seed(1, run, r, p) for run in range(2) for r in range(10) for p in range(10)}
+    assert len(seeds) == 200 and all(0 <= s < 2**63 for s in seeds)
+    assert round_seed(1, 0, 3, 4) == round_seed(1, 0, 3, 4) != round_seed(2, 0, 3, 4)
+
+
+def test_a_clear_error_without_pyspark(monkeypatch):
+    import w2v.spark
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(ImportError, match=re.escape('pip install "w2v[spark]"')):
+        w2v.spark.train([["a", "b"]])
+
+
+# ------------------------------------------------------------------- local cluster
+def _java_problem():
+    """Why a local Spark cannot start here, or None."""
+    java = shutil.which("java")               # Spark's launcher prefers $JAVA_HOME/bin/java
+    if os.environ.get("JAVA_HOME"):
+        java = os.path.join(os.environ["JAVA_HOME"], "bin", "java")
+        if not os.path.exists(java):
+            return f"JAVA_HOME={os.environ['JAVA_HOME']} has no bin/java"
+    if java is None:
+        return "no Java: Spark needs Java 17+ (java not on PATH and no JAVA_HOME)"
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"{java} -version failed: {error}"
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if match:
+        major = int(match.group(2)) if match.group(1) == "1" else int(match.group(1))
+        if major < 17:
+            return f"{java} is Java {major}; Spark 4 needs Java 17+"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark():
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        reason = 'pyspark is not installed: pip install ".[spark]" to run the Spark tests'
+        if REQUIRED:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    problem = _java_problem()
+    if problem:
+        if REQUIRED:
+            pytest.fail(problem)
+        pytest.skip(problem)
+    from pyspark.sql import SparkSession
+    os.environ["PYSPARK_PYTHON"] = sys.executable          # executors run this interpreter
+    session = (SparkSession.builder.master("local[2]").appName("w2v-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.driver.memory", "1g")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.default.parallelism", "2")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def toy_sentences(toy_corpus):
+    with open(toy_corpus, encoding="utf-8") as f:
+        return [line.split() for line in f]
+
+
+@pytest.fixture(scope="session")
+def spark_model(spark, toy_corpus):
+    from w2v.spark import train
+    return train(toy_corpus, spark, num_partitions=2, seed=7, progress=False)
+
+
+def test_training_on_a_local_cluster_solves_the_planted_analogies(spark_model, toy_questions):
+    model = spark_model
+    assert isinstance(model, Word2Vec) and model.config.optimizer == "adam"
+    result = evaluate_analogies(model, toy_questions, restrict_vocab=None)
+    assert result["answered"] == 528 and result["accuracy"] >= 0.9, result["sections"]
+    assert model.analogy("man", "king", "woman")[0][0] == "queen"
+    assert len(model.history) == 5 and model.history[-1]["lr"] == pytest.approx(model.config.min_lr)
+    losses = [e["loss"] for e in model.history]
+    assert losses[-1] < losses[0]
+    assert model.last_report.workers == 2 and model.adam_step > 0
+    assert model.last_report.words == 5 * int(model.counts.sum())
+
+
+def test_the_model_saves_loads_and_exports_as_usual(spark_model, tmp_path):
+    spark_model.save(tmp_path / "m.npz")
+    loaded = Word2Vec.load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.W_in, spark_model.W_in)
+    np.testing.assert_array_equal(loaded.adam_moments()[3], spark_model.adam_moments()[3])
+    assert loaded.most_similar("king", topn=3) == spark_model.most_similar("king", topn=3)
+    spark_model.save_word2vec_format(tmp_path / "v.bin")
+    assert (tmp_path / "v.bin").stat().st_size > 0
+
+
+def test_vocabulary_counts_are_exact(spark, toy_corpus, toy_sentences):
+    from w2v.spark import count_vocab, sentences_rdd
+    rdd = spark.sparkContext.parallelize(toy_sentences, 3)
+    for params in ({}, {"min_count": 400}, {"max_final_vocab": 50}):
+        config = Config(**params)
+        _, expected = build_corpus(toy_corpus, config)
+        vocab, stats = count_vocab(rdd, config)
+        assert vocab.index_to_key == expected.index_to_key
+        np.testing.assert_array_equal(vocab.counts, expected.counts)
+        assert stats.tokens == sum(map(len, toy_sentences)) and stats.lines == len(toy_sentences)
+    # the same from text files and from a DataFrame of text or of tokens
+    config = Config()
+    _, expected = build_corpus(toy_corpus, config)
+    text = spark.createDataFrame([(" ".join(s),) for s in toy_sentences], ["text"])
+    tokens = spark.createDataFrame([(s, 1) for s in toy_sentences], ["tokens", "n"])
+    for source in (sentences_rdd(toy_corpus, spark), sentences_rdd(text),
+                   sentences_rdd(tokens, column="tokens")):
+        vocab, _ = count_vocab(source, config)
+        assert vocab.index_to_key == expected.index_to_key
+        np.testing.assert_array_equal(vocab.counts, expected.counts)
+
+
+def test_sgd_from_a_dataframe_with_rounds_and_continued_training(spark, toy_sentences, toy_questions):
+    from w2v.spark import train
+    df = spark.createDataFrame([(" ".join(s),) for s in toy_sentences], ["text"]).repartition(2)
+    model = train(df, optimizer="sgd", rounds_per_epoch=2, epochs=4, num_partitions=3, seed=3,
+                  progress=False)
+    assert evaluate_analogies(model, toy_questions, restrict_vocab=None)["accuracy"] >= 0.9
+    assert model.last_report.workers == 3
+    assert [e["epoch"] for e in model.history] == [1, 2, 3, 4]
+    W_in = model.W_in
+    train(df, model=model, epochs=1, progress=False)
+    assert len(model.history) == 5 and model.train_runs == 2 and model.W_in is W_in
+
+
+def test_a_seeded_run_is_reproducible(spark, toy_sentences):
+    from w2v.spark import train
+    rdd = spark.sparkContext.parallelize(toy_sentences[:5000], 2)
+    runs = [train(rdd, epochs=1, rounds_per_epoch=2, seed=5, progress=False) for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].W_in, runs[1].W_in)
+    np.testing.assert_array_equal(runs[0].W_out, runs[1].W_out)
+    other = train(rdd, epochs=1, rounds_per_epoch=2, seed=6, progress=False)
+    assert not np.array_equal(other.W_in, runs[0].W_in)
+
+
+def test_bad_input_gets_a_clear_error(spark, toy_sentences):
+    from w2v.spark import train
+    sc = spark.sparkContext
+    rdd = sc.parallelize(toy_sentences[:200], 2)
+    with pytest.raises(ValueError, match="RDD is empty"):
+        train(sc.parallelize([], 2), progress=False)
+    with pytest.raises(TypeError, match="not token lists"):
+        train(sc.parallelize(["a b c"], 1), progress=False)
+    with pytest.raises(CorpusError, match="empty vocabulary.*min_count=100000"):
+        train(rdd, min_count=100000, progress=False)
+    with pytest.raises(ValueError, match="no sentence has two"):
+        train(sc.parallelize([["a"], ["b"]] * 5, 2), min_count=1, progress=False)
+    for name, value in (("rounds_per_epoch", 0), ("epochs", 0), ("num_partitions", 0),
+                        ("rounds_per_epoch", 1.5)):
+        with pytest.raises(ValueError, match=name):
+            train(rdd, progress=False, **{name: value})
+    with pytest.raises(ValueError, match="max_vocab_size"):
+        train(rdd, max_vocab_size=1000, progress=False)
+    df = spark.createDataFrame([("a b", 1)], ["text", "n"])
+    with pytest.raises(ValueError, match="name the one"):
+        train(df, progress=False)
+    with pytest.raises(ValueError, match="'nope' is not a column"):
+        train(df, column="nope", progress=False)
+    with pytest.raises(TypeError, match="column 'n' is bigint"):
+        train(df, column="n", progress=False)
+    with pytest.raises(TypeError, match="cannot train on a dict"):
+        train({}, spark, progress=False)
+
+
+def test_the_spark_submit_script_writes_a_model(spark, toy_corpus, tmp_path, capsys):
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts", "train_spark.py")
+    spec = importlib.util.spec_from_file_location("train_spark", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "toy.npz"
+    assert script.main([toy_corpus, "-o", str(out), "--epochs", "1", "--no-progress",
+                        "--num-partitions", "2", "--vector-size", "20"]) == 0
+    assert Word2Vec.load(out).W_in.shape[1] == 20
+    assert "model written to" in capsys.readouterr().out
+    assert spark.sparkContext._jsc is not None          # the test's own session still runs

@@ -1,0 +1,598 @@
+"""CBOW with negative sampling on Apache Spark, with the same Cython core (`pip install "w2v[spark]"`).
+
+    from w2v.spark import train
+    model = train("hdfs:///corpus/*.txt", spark=spark, epochs=5)   # or an RDD / a DataFrame
+    model.save("model.npz")        # the same Word2Vec as single-machine training returns
+
+How a run goes (the driver decides, the executors train):
+
+1. Sentences: an RDD of token lists, a DataFrame column (text, split on whitespace, or
+   array<string>), or text files Spark reads (local, HDFS, S3; one sentence a line).
+2. Vocabulary: counted with Spark (exact counts, reduceByKey), words under `min_count`
+   dropped on the executors, the rest collected and ordered as `Vocab` does (count
+   descending, ties in code point order), cut at `max_final_vocab`, broadcast.
+3. Id stream: every partition is turned into int32 id blocks by `build_corpus` (long
+   lines split, words outside the vocabulary dropped), then cut at sentence boundaries
+   into `num_partitions` parts of equal size (a shuffle of the ids, not of the text) and
+   persisted (memory and disk): the text is read twice in all, whatever the epochs.
+4. Rounds: `epochs` x `rounds_per_epoch`. In round k of an epoch, every partition
+   trains the k-th slice of its id stream (by word position) with the `Trainer`
+   (one thread: Spark gives the parallelism), starting from the broadcast W_in, W_out
+   and Adam moments. The learning rate decays linearly over the global progress, round
+   by round, as in single-machine training. A partition sends back only the rows it
+   changed, in blocks of rows; Spark sums each block over the partitions and counts
+   who touched each row, and the driver sets every touched row to the mean over the
+   partitions that touched it (Spark MLlib's scheme). Untouched rows keep their values.
+
+Memory: the driver holds the model, one serialised copy for the broadcast and the
+merged rows of one or two result partitions at a time (streamed); a task holds the
+broadcast model, its own copy, the blocks it sends and 1/rounds of its partition's ids.
+Neither grows with the corpus: the id stream lives in Spark's storage (memory, then disk).
+
+Seeds: the initial vectors come from `seed` as in single-machine training; each
+partition and round draws from its own seed derived from (seed, run, round, partition),
+so a run is reproducible for a fixed partitioning.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections import Counter
+from dataclasses import asdict
+from functools import partial
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from w2v.config import Config
+from w2v.corpus import Corpus, CorpusError, CorpusStats, build_corpus
+from w2v.model import MOMENT_NAMES, Word2Vec
+from w2v.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport, linear_schedule
+from w2v.vocab import Vocab
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = ('w2v.spark needs pyspark: pip install "w2v[spark]" (Spark 4 also needs Java 17 '
+                'or newer on the driver and the executors)')
+BLOCK_WORDS = 1 << 20          # ids per persisted record of a partition's id stream
+MERGE_BLOCK_BYTES = 1 << 21    # about this many bytes per block of rows sent back for merging
+_TOTALS = None                 # key of the (tokens, lines) record while counting: never a word
+_STATS = -1                    # first key element of a partition's statistics after a round
+
+
+def _pyspark():
+    try:
+        import pyspark
+    except ImportError as error:
+        raise ImportError(INSTALL_HINT) from error
+    return pyspark
+
+
+# ------------------------------------------------------------------------ sentences
+def _split_line(raw: bytes, encoding: str, errors: str) -> List[str]:
+    return raw.decode(encoding, errors).split()
+
+
+def _split_text(text) -> List[str]:
+    return [] if text is None else text.split()
+
+
+def _tokens_or_empty(tokens) -> list:
+    return [] if tokens is None else list(tokens)
+
+
+def sentences_rdd(data, spark=None, *, column: Optional[str] = None,
+                  config: Optional[Config] = None):
+    """An RDD of token lists from `data`:
+
+    - an RDD of token lists, as it is;
+    - a DataFrame: `column` (default: its only column), text split on whitespace or
+      array<string> taken as tokens; nulls are empty sentences;
+    - a path or a list of paths Spark's textFile reads (local, hdfs://, s3a://, globs,
+      .gz/.bz2), one sentence a line, decoded with config.encoding / encoding_errors.
+    """
+    _pyspark()
+    from pyspark import RDD
+    from pyspark.sql import DataFrame, SparkSession
+
+    config = config or Config()
+    if isinstance(data, RDD):
+        return data
+    if isinstance(data, DataFrame):
+        from pyspark.sql.types import ArrayType, StringType
+        names = data.columns
+        if column is None:
+            if len(names) != 1:
+                raise ValueError(f"the DataFrame has columns {names}: name the one holding the "
+                                 f"text with column=")
+            column = names[0]
+        if column not in names:
+            raise ValueError(f"column={column!r} is not a column of the DataFrame {names}")
+        kind = data.schema[column].dataType
+        if isinstance(kind, StringType):
+            to_tokens = _split_text
+        elif isinstance(kind, ArrayType) and isinstance(kind.elementType, StringType):
+            to_tokens = _tokens_or_empty
+        else:
+            raise TypeError(f"column {column!r} is {kind.simpleString()}: expected text "
+                            f"(string) or tokens (array<string>)")
+        return data.select(column).rdd.map(lambda row: to_tokens(row[0]))
+    if isinstance(data, (str, os.PathLike)) or (
+            isinstance(data, (list, tuple)) and data and all(isinstance(p, (str, os.PathLike))
+                                                             for p in data)):
+        paths = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [os.fspath(p) for p in data]
+        if spark is None:
+            spark = SparkSession.getActiveSession()
+            if spark is None:
+                raise ValueError("no active SparkSession to read the files with: pass spark=")
+        lines = spark.sparkContext.textFile(",".join(paths), use_unicode=False)
+        return lines.map(partial(_split_line, encoding=config.encoding, errors=config.encoding_errors))
+    raise TypeError(f"cannot train on a {type(data).__name__}: pass an RDD of token lists, a "
+                    f"DataFrame (with column=), or a path / list of paths to text files")
+
+
+def _check_first(rdd) -> None:
+    """Clear errors, on the driver, for an empty RDD and for one of lines, not token lists."""
+    first = rdd.take(1)
+    if not first:
+        raise ValueError("the RDD is empty: there are no sentences to train on")
+    if isinstance(first[0], (str, bytes)):
+        raise TypeError(f"the RDD holds {type(first[0]).__name__} items, not token lists: split "
+                        f"them first (rdd.map(str.split)) or pass the path of the text files")
+
+
+# ----------------------------------------------------------------------- vocabulary
+def _count_partition(sentences: Iterable) -> Iterable:
+    counts: Counter = Counter()
+    tokens = lines = 0
+    for sentence in sentences:
+        if isinstance(sentence, (str, bytes)):
+            raise TypeError(f"a sentence is a {type(sentence).__name__}, not a list of tokens")
+        if not isinstance(sentence, (list, tuple)):
+            sentence = list(sentence)
+        counts.update(sentence)
+        tokens += len(sentence)
+        lines += 1
+    bad = next((w for w in counts if type(w) is not str), None)
+    if bad is not None:
+        raise TypeError(f"tokens must be str, got {type(bad).__name__} {bad!r}")
+    yield from counts.items()
+    yield _TOTALS, (tokens, lines)
+
+
+def _add_counts(a, b):
+    return (a[0] + b[0], a[1] + b[1]) if isinstance(a, tuple) else a + b
+
+
+def _is_totals(pair) -> bool:
+    return pair[0] is _TOTALS
+
+
+def _kept_word(pair, min_count: int) -> bool:
+    return pair[0] is not _TOTALS and pair[1] >= min_count
+
+
+def _vocab_order(pair):
+    return (-pair[1], pair[0])
+
+
+def count_vocab(sentences, config: Config) -> Tuple[Vocab, CorpusStats]:
+    """Exact word counts with Spark; returns (Vocab, stats of the corpus).
+
+    Only words seen at least min_count times reach the driver (at most max_final_vocab
+    of them, chosen on the executors when it is set).
+    """
+    if config.max_vocab_size is not None:
+        raise ValueError(f"max_vocab_size={config.max_vocab_size} bounds the memory of counting "
+                         f"on one machine; w2v.spark counts exactly with Spark: use min_count or "
+                         f"max_final_vocab to bound the vocabulary")
+    counted = sentences.mapPartitions(_count_partition).reduceByKey(_add_counts).persist()
+    try:
+        totals = counted.filter(_is_totals).collect()
+        tokens, lines = totals[0][1] if totals else (0, 0)
+        kept = counted.filter(partial(_kept_word, min_count=config.min_count))
+        if config.max_final_vocab is not None:
+            pairs = kept.takeOrdered(config.max_final_vocab, key=_vocab_order)
+        else:
+            pairs = kept.collect()
+    finally:
+        counted.unpersist()
+    stats = CorpusStats("<spark sentences>", lines=lines, tokens=tokens)
+    if tokens == 0:
+        raise CorpusError(f"the corpus has no tokens ({lines:,} sentences, all empty)")
+    words = [w for w, _ in pairs]
+    vocab = Vocab.from_counts(words, [c for _, c in pairs], config.min_count, config.max_final_vocab)
+    if len(vocab) == 0:
+        raise CorpusError(f"empty vocabulary: no word occurs at least min_count={config.min_count} "
+                          f"times in {tokens:,} tokens")
+    stats.kept_tokens = vocab.total_count
+    return vocab, stats
+
+
+# ------------------------------------------------------------------------ id stream
+def _encode_partition(sentences: Iterable, setup) -> Iterable:
+    """(ids, sentence_starts, lines_split, extra_pieces) blocks of about BLOCK_WORDS tokens."""
+    config, vocab = _setup_of(setup)
+    batch, words = [], 0
+
+    def encode(batch):
+        corpus, _ = build_corpus(batch, config, vocab=vocab)
+        return corpus.ids, corpus.sentence_starts, corpus.stats.lines_split, corpus.stats.extra_pieces
+
+    for sentence in sentences:
+        if not isinstance(sentence, (list, tuple)):
+            sentence = list(sentence)
+        batch.append(sentence)
+        words += len(sentence)
+        if words >= BLOCK_WORDS:
+            yield encode(batch)
+            batch, words = [], 0
+    if batch:
+        yield encode(batch)
+
+
+def _partition_size(index: int, blocks: Iterable) -> Iterable:
+    """(index, words, sentences, lines split, extra pieces, longest sentence) of a partition."""
+    words = sentences = split = extra = longest = 0
+    for block in blocks:
+        ids, starts = block[0], block[1]
+        words += len(ids)
+        sentences += len(starts) - 1
+        if len(block) > 2:
+            split += block[2]
+            extra += block[3]
+        if len(starts) > 1:
+            longest = max(longest, int(np.diff(starts).max()))
+    yield index, words, sentences, split, extra, longest
+
+
+def _part_start(part: int, total: int, parts: int) -> int:
+    """First word position of part `part` of `parts` equal ranges of [0, total): a
+    sentence belongs to the part its first word falls in (first * parts // total)."""
+    return -(-part * total // parts)
+
+
+def cut_into_parts(index: int, blocks: Iterable, offsets: Sequence[int], total: int,
+                   parts: int) -> Iterable:
+    """Cut a partition's blocks where sentences change part (of the whole id stream):
+    ((part, position of the first word), (ids, sentence_starts)) pieces."""
+    offset = offsets[index]
+    for block in blocks:
+        ids, starts = block[0], block[1]
+        if len(starts) > 1:
+            part = (offset + starts[:-1]) * parts // total
+            cuts = np.concatenate(([0], np.flatnonzero(np.diff(part)) + 1, [len(part)]))
+            for lo, hi in zip(cuts[:-1], cuts[1:]):
+                a, b = int(starts[lo]), int(starts[hi])
+                yield (int(part[lo]), offset + a), (ids[a:b], starts[lo:hi + 1] - a)
+        offset += len(ids)
+
+
+def _part_of_key(key) -> int:
+    return key[0]
+
+
+def _value(pair):
+    return pair[1]
+
+
+def balance(encoded, sizes: Sequence[int], parts: int):
+    """The id stream in `parts` partitions of equal words (to a sentence), in corpus
+    order: a shuffle of the compact ids, not of the text."""
+    offsets = np.concatenate(([0], np.cumsum(sizes))).tolist()
+    return (encoded.mapPartitionsWithIndex(partial(cut_into_parts, offsets=offsets,
+                                                   total=int(offsets[-1]), parts=parts))
+            .repartitionAndSortWithinPartitions(parts, partitionFunc=_part_of_key)
+            .map(_value))
+
+
+def round_slice(blocks: Iterable, partition_words: int, part: int, parts: int) -> Corpus:
+    """The sentences of a partition whose first word lies in the part-th of `parts`
+    equal ranges of its word positions, as one Corpus. Every sentence falls in
+    exactly one part; parts keep the partition's order."""
+    lo, hi = _part_start(part, partition_words, parts), _part_start(part + 1, partition_words, parts)
+    ids_pieces, start_pieces, offset, kept = [], [], 0, 0
+    for block in blocks:
+        ids, starts = block[0], block[1]
+        if offset >= hi:
+            break
+        first = offset + starts[:-1]
+        i0, i1 = np.searchsorted(first, lo, "left"), np.searchsorted(first, hi, "left")
+        if i1 > i0:
+            a, b = int(starts[i0]), int(starts[i1])
+            ids_pieces.append(ids[a:b])
+            start_pieces.append(starts[i0:i1] - a + kept)
+            kept += b - a
+        offset += len(ids)
+    ids = np.concatenate(ids_pieces) if ids_pieces else np.zeros(0, dtype=np.int32)
+    starts = np.concatenate(start_pieces + [np.array([kept], dtype=np.int64)]).astype(np.int64)
+    return Corpus(np.ascontiguousarray(ids, dtype=np.int32), starts,
+                  CorpusStats(f"<partition slice {part + 1}/{parts}>", lines=len(starts) - 1,
+                              tokens=kept, kept_tokens=kept))
+
+
+# ---------------------------------------------------------------- rows, merge
+def array_groups(W_in, W_out, moments: Optional[dict]):
+    """The arrays merged together: group 0 is indexed by context rows (W_in and its
+    moments), group 1 by output rows (W_out and its moments)."""
+    if moments is None:
+        return [W_in], [W_out]
+    return ([W_in, moments["adam_m_in"], moments["adam_v_in"]],
+            [W_out, moments["adam_m_out"], moments["adam_v_out"]])
+
+
+def block_rows(arrays: Sequence[np.ndarray]) -> int:
+    return max(1, MERGE_BLOCK_BYTES // (len(arrays) * arrays[0].shape[1] * 4))
+
+
+def changed_blocks(group: int, new: Sequence[np.ndarray], old: Sequence[np.ndarray]) -> Iterable:
+    """((group, block), (touched int32[rows], rows float32[rows, arrays, dim])) for every
+    block of rows where a row of any array differs from before; untouched rows are 0."""
+    n, dim = new[0].shape
+    changed = np.zeros(n, dtype=bool)
+    for a, b in zip(new, old):
+        changed |= (a != b).any(axis=1)
+    size = block_rows(new)
+    for block, lo in enumerate(range(0, n, size)):
+        hi = min(lo + size, n)
+        mask = changed[lo:hi]
+        if not mask.any():
+            continue
+        rows = np.zeros((hi - lo, len(new), dim), dtype=np.float32)
+        for j, a in enumerate(new):
+            rows[mask, j] = a[lo:hi][mask]
+        yield (group, block), (mask.astype(np.int32), rows)
+
+
+def add_blocks(a, b):
+    """Sum two partitions' blocks of rows and their touch counts (reduceByKey)."""
+    np.add(a[0], b[0], out=a[0])
+    np.add(a[1], b[1], out=a[1])
+    return a
+
+
+def merge_block(arrays: Sequence[np.ndarray], block: int, touched: np.ndarray,
+                sums: np.ndarray) -> int:
+    """Set every touched row to the mean over the partitions that touched it. Returns
+    how many rows changed."""
+    lo = block * block_rows(arrays)
+    mask = touched > 0
+    rows = np.flatnonzero(mask) + lo
+    means = sums[mask] / touched[mask][:, None, None].astype(np.float32)
+    for j, a in enumerate(arrays):
+        a[rows] = means[:, j]
+    return len(rows)
+
+
+# -------------------------------------------------------------- one partition, one round
+def _setup_of(setup):
+    value = setup.value
+    return Config.from_dict(value["config"]), Vocab(value["words"], value["counts"])
+
+
+def round_seed(seed: int, run: int, round_index: int, partition: int) -> int:
+    """The seed of one partition in one round: distinct, reproducible, in [0, 2**63)."""
+    state = np.random.SeedSequence([seed, run, round_index, partition]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[int],
+                 round_index: int, part: int, parts: int, lr_range: Tuple[float, float],
+                 step0: int, run: int) -> Iterable:
+    corpus = round_slice(blocks, sizes[index], part, parts)
+    words = windows = steps = 0
+    loss = 0.0
+    trainable = corpus.n_words > 1 and np.diff(corpus.sentence_starts).max() >= 2
+    if trainable:
+        config, vocab = _setup_of(setup)
+        seed = round_seed(config.seed, run, round_index, index)
+        model = Word2Vec(config=config.replace(seed=seed, workers=1))
+        model.vocab = vocab
+        arrays = state.value
+        model.W_in, model.W_out = arrays["W_in"].copy(), arrays["W_out"].copy()
+        if config.optimizer == "adam":
+            model.moments = {name: arrays[name].copy() for name in MOMENT_NAMES}
+        model.adam_step = step0
+        try:
+            Trainer(model, corpus, epochs=1, progress=False, lr_range=lr_range).train()
+            diverged = False
+        except TrainingDiverged:
+            diverged = True
+        epoch = model.last_report.epochs[0]
+        words, windows, steps = epoch.words, epoch.windows, model.adam_step - step0
+        loss = math.nan if diverged else epoch.loss * epoch.windows
+        if not diverged:
+            old_moments = ({name: arrays[name] for name in MOMENT_NAMES}
+                           if config.optimizer == "adam" else None)
+            new = array_groups(model.W_in, model.W_out, model.moments)
+            old = array_groups(arrays["W_in"], arrays["W_out"], old_moments)
+            for group in (0, 1):
+                yield from changed_blocks(group, new[group], old[group])
+    yield (_STATS, index), (words, windows, loss, steps)
+
+
+# --------------------------------------------------------------------------- driver
+def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Word2Vec] = None,
+          epochs: Optional[int] = None, rounds_per_epoch: int = 1,
+          num_partitions: Optional[int] = None, progress: bool = True,
+          callbacks: Sequence[Callable] = (), config: Optional[Config] = None,
+          **params) -> Word2Vec:
+    """Train CBOW on Spark and return a `w2v.Word2Vec` (save, query, export as usual).
+
+    data: an RDD of token lists, a DataFrame (`column`: text or array<string>), or a
+      path / list of paths of text files (one sentence a line) read with `spark`.
+    model: continue training this model (its vocabulary and config); otherwise the
+      vocabulary is counted with Spark and a model made from `config` / `**params`
+      (the same hyperparameters as Word2Vec; `workers` is ignored: one thread a task).
+    epochs: passes over the data (default: config.epochs).
+    rounds_per_epoch: synchronisations per epoch; each round every partition trains
+      1/rounds_per_epoch of its data, then rows are averaged.
+    num_partitions: train with this many partitions, each one task a round (default:
+      the cluster's default parallelism, its cores). The id stream is cut into that many
+      parts of equal size, whatever the partitions of the input.
+    callbacks: f(model, epoch_stats) after each epoch.
+    """
+    pyspark = _pyspark()
+    from tqdm.auto import tqdm
+
+    if model is not None:
+        if config is not None or params:
+            raise TypeError("train(model=...) continues with the model's own config: give "
+                            "hyperparameters when making the model")
+        if model.vocab is None:
+            raise ValueError("the model has no vocabulary: build it first, or pass no model")
+        config = model.config
+    elif config is None:
+        config = Config(**params)
+    elif params:
+        config = config.replace(**params)
+    epochs = config.epochs if epochs is None else epochs
+    for name, value, allowed in (("epochs", epochs, ">= 1"), ("rounds_per_epoch", rounds_per_epoch, ">= 1"),
+                                 ("num_partitions", num_partitions, ">= 1 (or None: the cluster's cores)")):
+        if value is None and name == "num_partitions":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} is out of range: must be an integer {allowed}")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(f"callback {cb!r} is not callable (expected f(model, epoch_stats))")
+
+    sentences = sentences_rdd(data, spark, column=column, config=config)
+    if isinstance(data, pyspark.RDD):
+        _check_first(sentences)
+    sc = sentences.context
+    started = time.perf_counter()
+
+    # vocabulary, model
+    continued = model is not None
+    if not continued:
+        vocab, stats = count_vocab(sentences, config)
+        model = Word2Vec(config=config)
+        model.vocab = vocab
+        model._init_weights()
+    else:
+        vocab = model.vocab
+        stats = CorpusStats("<spark sentences>")
+    logger.info("vocabulary: %d words (%.1f s)", len(vocab), time.perf_counter() - started)
+
+    # id stream, persisted
+    setup = sc.broadcast({"config": config.to_dict(), "words": vocab.index_to_key,
+                          "counts": vocab.counts})
+    encoded = sentences.mapPartitions(partial(_encode_partition, setup=setup))
+    encoded = encoded.persist(pyspark.StorageLevel.MEMORY_AND_DISK)
+    balanced = None
+    try:
+        sizes = sorted(encoded.mapPartitionsWithIndex(_partition_size).collect())
+        n_words = sum(s[1] for s in sizes)
+        stats.lines_split = sum(s[3] for s in sizes)
+        stats.extra_pieces = sum(s[4] for s in sizes)
+        if continued:                      # no counting pass: the id stream is all we know
+            stats.kept_tokens = n_words
+        elif n_words != stats.kept_tokens:
+            raise CorpusError(f"the data changed between the counting pass and the id pass "
+                              f"({stats.kept_tokens:,} then {n_words:,} vocabulary words): make "
+                              f"the RDD deterministic, or cache it")
+        if n_words == 0:
+            raise CorpusError("no vocabulary words in the data to train on")
+        if max(s[5] for s in sizes) < 2:
+            raise ValueError("no sentence has two or more vocabulary words, so there is no "
+                             "context window to train on")
+        parts = num_partitions or sc.defaultParallelism
+        balanced = balance(encoded, [s[1] for s in sizes], parts)
+        balanced = balanced.persist(pyspark.StorageLevel.MEMORY_AND_DISK)
+        sizes = sorted(balanced.mapPartitionsWithIndex(_partition_size).collect())
+        encoded.unpersist()
+        words_per_partition = [s[1] for s in sizes]
+        if stats.lines_split:
+            logger.warning("%d lines longer than max_sentence_length=%d words were split into %d "
+                           "pieces (nothing dropped)", stats.lines_split, config.max_sentence_length,
+                           stats.lines_split + stats.extra_pieces)
+        logger.info("id stream: %d words in %d partitions (%.1f s since start)", n_words,
+                    len(sizes), time.perf_counter() - started)
+        _run_rounds(model, balanced, setup, words_per_partition, stats, epochs, rounds_per_epoch,
+                    callbacks, progress, tqdm)
+    finally:
+        encoded.unpersist()
+        if balanced is not None:
+            balanced.unpersist()
+        setup.destroy()
+    return model
+
+
+def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: CorpusStats,
+                epochs: int, rounds: int, callbacks, progress: bool, tqdm) -> None:
+    config = model.config
+    sc = encoded.context
+    if config.optimizer == "adam":
+        lr_start, lr_end = config.lr, config.min_lr
+    else:
+        lr_start, lr_end = config.alpha, config.min_alpha
+    total_rounds = epochs * rounds
+    run = model.train_runs
+    groups = array_groups(model.W_in, model.W_out, model.moments)
+    report = TrainingReport(workers=len(sizes))
+    bar = tqdm(total=total_rounds, unit="round", disable=not progress, dynamic_ncols=True)
+    try:
+        for epoch in range(epochs):
+            tally = {"words": 0, "windows": 0, "loss": 0.0}
+            epoch_started = time.perf_counter()
+            lr1 = lr_start
+            for part in range(rounds):
+                round_index = epoch * rounds + part
+                lr0 = linear_schedule(lr_start, lr_end, round_index / total_rounds)
+                lr1 = linear_schedule(lr_start, lr_end, (round_index + 1) / total_rounds)
+                round_started = time.perf_counter()
+                arrays = {"W_in": model.W_in, "W_out": model.W_out, **(model.moments or {})}
+                state = sc.broadcast(arrays)
+                broadcast_s = time.perf_counter() - round_started
+                try:
+                    task = partial(_train_round, setup=setup, state=state, sizes=sizes,
+                                   round_index=round_index, part=part, parts=rounds,
+                                   lr_range=(lr0, lr1), step0=model.adam_step, run=run)
+                    merged = (encoded.mapPartitionsWithIndex(task)
+                              .reduceByKey(add_blocks, numPartitions=len(sizes)))
+                    steps = 0
+                    for key, value in merged.toLocalIterator(prefetchPartitions=True):
+                        if key[0] == _STATS:
+                            tally["words"] += value[0]
+                            tally["windows"] += value[1]
+                            tally["loss"] += value[2]
+                            steps = max(steps, value[3])
+                        else:
+                            merge_block(groups[key[0]], key[1], *value)
+                finally:
+                    state.destroy()
+                model.adam_step += steps
+                logger.info("round %d/%d: %.1f s (broadcast %.1f s)", round_index + 1, total_rounds,
+                            time.perf_counter() - round_started, broadcast_s)
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{tally['loss'] / max(tally['windows'], 1):.4f}",
+                                lr=f"{lr1:.2e}", refresh=False)
+                if not math.isfinite(tally["loss"]):
+                    raise TrainingDiverged(
+                        f"training diverged in round {round_index + 1} (epoch {len(model.history) + 1}): "
+                        f"the loss is {tally['loss']}; lower the learning rate "
+                        f"({'lr' if config.optimizer == 'adam' else 'alpha'}={lr_start})")
+            epoch_stats = EpochStats(
+                epoch=len(model.history) + 1,
+                loss=tally["loss"] / tally["windows"] if tally["windows"] else float("nan"),
+                words=tally["words"], windows=tally["windows"],
+                seconds=time.perf_counter() - epoch_started, lr=lr1)
+            report.epochs.append(epoch_stats)
+            report.words += epoch_stats.words
+            report.windows += epoch_stats.windows
+            report.seconds += epoch_stats.seconds
+            report.raw_words += stats.tokens or stats.kept_tokens
+            model.history.append(asdict(epoch_stats))
+            logger.info("epoch %d: loss %.4f, %d words, %.1f s", epoch_stats.epoch, epoch_stats.loss,
+                        epoch_stats.words, epoch_stats.seconds)
+            for callback in callbacks:
+                callback(model, epoch_stats)
+    finally:
+        bar.close()
+        model.train_runs += 1
+        model.last_report = report
+        model.vectors_changed()
