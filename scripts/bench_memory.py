@@ -30,7 +30,7 @@ def main():
     parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-rollback", action="store_true",
-                        help="rollback_on_divergence=False: no in-memory copy of the arrays")
+                        help="rollback_on_divergence=False: no copy of the arrays at epoch starts")
     args = parser.parse_args()
     if not os.path.exists(args.corpus):
         print(f"{args.corpus} not found: nothing to measure")
@@ -49,10 +49,10 @@ def main():
           f"{len(model.vocab):,} words; vocabulary and id stream in {build_s:.1f} s "
           f"(peak {build_peak:.0f} MB); one {args.optimizer} epoch at "
           f"{report.words_per_second / 1e6:.2f} M words/s")
-    copy = arrays if model.config.rollback_on_divergence else 0   # the last good state
+    # The rollback copy (rollback_on_divergence) goes to a temporary file, not memory.
     print(f"peak RSS {peak_mb():.0f} MB = model arrays {arrays / 2**20:.0f} MB"
-          + (f" + their rollback copy {copy / 2**20:.0f} MB" if copy else "")
-          + f" + id stream {ids / 2**20:.0f} MB + {peak_mb() - (arrays + copy + ids) / 2**20:.0f} MB")
+          + f" + id stream {ids / 2**20:.0f} MB + {peak_mb() - (arrays + ids) / 2**20:.0f} MB"
+          + ("" if model.config.rollback_on_divergence else "   (--no-rollback)"))
     return 0
 
 
