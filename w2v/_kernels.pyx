@@ -187,12 +187,13 @@ cdef inline bint trains_in_row(const ModelArrays* m, int32_t row) noexcept nogil
 cdef int cbow_hidden(const ModelArrays* m, WorkerScratch* w,
                      const int32_t* context, int n_context) noexcept nogil:
     cdef int j, i, dim = m.dim
-    cdef real* row
+    cdef const real* row
+    if m.max_norm > 0:              # nn.Embedding(max_norm=...): renormalised on lookup
+        for j in range(n_context):
+            renorm_row(m.w_in + <int64_t>context[j] * dim, dim, m.max_norm, m.norm_type)
     memset(w.hidden, 0, dim * sizeof(real))
     for j in range(n_context):
         row = m.w_in + <int64_t>context[j] * dim
-        if m.max_norm > 0:          # nn.Embedding(max_norm=...): renormalised on lookup
-            renorm_row(row, dim, m.max_norm, m.norm_type)
         for i in range(dim):
             w.hidden[i] += row[i]
     if m.cbow_mean and n_context > 1:
