@@ -388,7 +388,9 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
     if trainable:
         config, vocab = _setup_of(setup)
         seed = round_seed(config.seed, run, round_index, index)
-        model = Word2Vec(config=config.replace(seed=seed, workers=1))
+        # No rollback copy here: on divergence the partition sends no rows and the
+        # driver keeps the broadcast state, which is the good one.
+        model = Word2Vec(config=config.replace(seed=seed, workers=1, rollback_on_divergence=False))
         model.vocab = vocab
         arrays = state.value
         model.W_in, model.W_out = arrays["W_in"].copy(), arrays["W_out"].copy()
