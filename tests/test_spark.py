@@ -147,14 +147,24 @@ def spark():
         if REQUIRED:
             pytest.fail(problem)
         pytest.skip(problem)
+    import tempfile
+
     from pyspark.sql import SparkSession
     os.environ["PYSPARK_PYTHON"] = sys.executable          # executors run this interpreter
-    session = (SparkSession.builder.master("local[2]").appName("w2v-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.driver.memory", "1g")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.default.parallelism", "2")
-               .getOrCreate())
+    # Python workers start in the JVM's working directory and put it first on sys.path:
+    # started from the repository root they would import the source tree's w2v (no
+    # compiled extensions in a fresh checkout) instead of the installed package.
+    here = os.getcwd()
+    os.chdir(tempfile.mkdtemp(prefix="w2v-spark-"))
+    try:
+        session = (SparkSession.builder.master("local[2]").appName("w2v-tests")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.driver.memory", "1g")
+                   .config("spark.sql.shuffle.partitions", "2")
+                   .config("spark.default.parallelism", "2")
+                   .getOrCreate())
+    finally:
+        os.chdir(here)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
