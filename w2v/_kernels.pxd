@@ -70,6 +70,13 @@ cdef struct WorkerScratch:
     int64_t bad_row        # debug builds: first out-of-range row seen, else -1
 
 
+cdef struct WindowLoss:
+    # The negative-sampling loss of one window, summed over its outputs without a
+    # logarithm per output: log1p(excess) + linear (see output_dscore).
+    double excess          # product over outputs of (1 + exp(-|z|)), minus 1
+    double linear          # sum over outputs of max(-z, 0)
+
+
 cdef struct ChunkResult:
     int64_t words          # raw corpus words in the chunk (before subsampling)
     int64_t windows        # positions trained (after subsampling, with >= 1 context word)

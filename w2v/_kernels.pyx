@@ -20,7 +20,7 @@
 # form that cannot overflow), so there is no clamp and no skip: a score of +-100 gives
 # a gradient of (almost) 0 and a finite loss.
 cimport cython
-from libc.math cimport expf, fabsf, fmaxf, isinf, logf, powf, sqrtf, pow, sqrt
+from libc.math cimport expf, fabsf, fmaxf, isinf, log1p, powf, sqrtf, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memset
@@ -54,8 +54,10 @@ cdef extern from *:
     /* Adam's row update, 16 floats at a time with AVX-512. sqrt and division are the
        slow part of Adam (about 22 cycles per 16 floats); here 1/sqrt(v) and 1/(.+eps)
        come from the 14-bit hardware estimates refined by one Newton step each (relative
-       error about 1e-7, float32 rounding). v == 0 is handled exactly. Returns how many
-       leading elements it did; the caller does the rest with the plain formula. */
+       error about 1e-7, float32 rounding). v == 0 is handled exactly. The last block of
+       a row whose length is not a multiple of 16 is masked, so it does the whole row and
+       returns n; without AVX-512 it returns 0 and the caller does the row with the plain
+       formula. */
     #if defined(__AVX512F__)
     #include <immintrin.h>
     static inline int w2v_adam_row_simd(float* p, float* m1, float* m2, const float* g, int n,
@@ -68,13 +70,17 @@ cdef extern from *:
                      three_halves = _mm512_set1_ps(1.5f), two = _mm512_set1_ps(2.0f),
                      zero = _mm512_setzero_ps();
         int i = 0;
-        for (; i + 16 <= n; i += 16) {
-            __m512 grad = _mm512_mul_ps(_mm512_loadu_ps(g + i), scale);
-            __m512 m = _mm512_fmadd_ps(b1, _mm512_loadu_ps(m1 + i), _mm512_mul_ps(c1, grad));
-            __m512 v = _mm512_fmadd_ps(b2, _mm512_loadu_ps(m2 + i),
+        for (; i < n; i += 16) {
+            /* the last block of a row whose length is not a multiple of 16 is masked */
+            const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF
+                                                : (__mmask16)((1u << (n - i)) - 1u);
+            __m512 grad = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, g + i), scale);
+            __m512 m = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(lanes, m1 + i),
+                                       _mm512_mul_ps(c1, grad));
+            __m512 v = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(lanes, m2 + i),
                                        _mm512_mul_ps(c2, _mm512_mul_ps(grad, grad)));
-            _mm512_storeu_ps(m1 + i, m);
-            _mm512_storeu_ps(m2 + i, v);
+            _mm512_mask_storeu_ps(m1 + i, lanes, m);
+            _mm512_mask_storeu_ps(m2 + i, lanes, v);
             /* sqrt(v) = v * rsqrt(v), rsqrt refined by Newton: r (1.5 - 0.5 v r^2) */
             __m512 r = _mm512_rsqrt14_ps(v);
             r = _mm512_mul_ps(r, _mm512_fnmadd_ps(_mm512_mul_ps(half, v), _mm512_mul_ps(r, r),
@@ -85,10 +91,10 @@ cdef extern from *:
             /* 1/d refined by Newton: q (2 - d q) */
             __m512 q = _mm512_rcp14_ps(denom);
             q = _mm512_mul_ps(q, _mm512_fnmadd_ps(denom, q, two));
-            __m512 param = _mm512_loadu_ps(p + i);
-            _mm512_storeu_ps(p + i, _mm512_fnmadd_ps(_mm512_mul_ps(step, m), q, param));
+            __m512 param = _mm512_maskz_loadu_ps(lanes, p + i);
+            _mm512_mask_storeu_ps(p + i, lanes, _mm512_fnmadd_ps(_mm512_mul_ps(step, m), q, param));
         }
-        return i;
+        return n;
     }
     #else
     static inline int w2v_adam_row_simd(float* p, float* m1, float* m2, const float* g, int n,
@@ -101,6 +107,11 @@ cdef extern from *:
     int adam_row_simd "w2v_adam_row_simd"(real* p, real* m1, real* m2, const real* g, int n,
                                             real grad_scale, real beta1, real beta2, real eps,
                                             real step_size) noexcept nogil
+
+
+cdef enum:
+    # Adam's row updates ask for (prefetch) the row this many rows ahead
+    ADAM_PREFETCH_AHEAD = 4
 
 
 # --------------------------------------------------------------------- vector maths
@@ -125,26 +136,38 @@ cdef void axpy(real alpha, const real* x, real* y, int n) noexcept nogil:
         y[i] += alpha * x[i]
 
 
-cdef double loss_and_dscore(real score, bint positive, real* dscore) noexcept nogil:
-    """Loss -log sigmoid(+-score) of one output, and its derivative in `score`."""
-    cdef real z = score if positive else -score        # the loss is softplus(-z)
+cdef inline real output_dscore(real score, bint positive, WindowLoss* loss) noexcept nogil:
+    """d loss / d score of one output (label 1 if positive), its loss added to `loss`.
+
+    The loss of an output is softplus(-z) = log(1 + exp(-|z|)) + max(-z, 0) with z the
+    score signed by the label. A window's outputs share one logarithm: `loss` keeps the
+    product of their (1 + exp(-|z|)) as the excess over 1, in double, so that tiny
+    terms are not lost to rounding, and log1p of it is taken once per window."""
+    cdef real z = score if positive else -score
     cdef real e = expf(-z if z >= 0 else z)              # exp(-|z|), in (0, 1]
     # d softplus(-z) / dz = -sigmoid(-z), computed without cancellation in both tails
     cdef real one = 1                                    # keeps the arithmetic in float
     cdef real sigmoid_minus_z = e / (one + e) if z >= 0 else one / (one + e)
-    dscore[0] = -sigmoid_minus_z if positive else sigmoid_minus_z
-    return log1p_unit(e) + (-z if z < 0 else 0)
+    loss.excess += e + loss.excess * e                   # (1 + x)(1 + e) = 1 + (x + e + xe)
+    if z < 0:
+        loss.linear -= z
+    if loss.excess > 1e300:                              # only with thousands of negatives
+        loss.linear += log1p(loss.excess)
+        loss.excess = 0
+    return -sigmoid_minus_z if positive else sigmoid_minus_z
 
 
-cdef inline real log1p_unit(real e) noexcept nogil:
-    """log(1 + e) for e in (0, 1] to about 1e-6 relative, at half the cost of log1pf:
-    below 1/16 a six-term series (relative error < e**6 / 7 < 2e-8), above it
-    logf(1 + e) (rounding 1 + e costs at most 6e-8 / log(1 + 1/16) = 1e-6)."""
-    cdef real one = 1
-    if e < <real>0.0625:
-        return e * (one - e * (<real>0.5 - e * (<real>(1.0 / 3) - e * (
-            <real>0.25 - e * (<real>0.2 - e * <real>(1.0 / 6))))))
-    return logf(one + e)
+cdef inline double window_loss(const WindowLoss* loss) noexcept nogil:
+    return log1p(loss.excess) + loss.linear
+
+
+cdef double loss_and_dscore(real score, bint positive, real* dscore) noexcept nogil:
+    """Loss -log sigmoid(+-score) of one output, and its derivative in `score`."""
+    cdef WindowLoss loss
+    loss.excess = 0
+    loss.linear = 0
+    dscore[0] = output_dscore(score, positive, &loss)
+    return window_loss(&loss)
 
 
 cdef int32_t draw_negative(const AliasEntry* table, int64_t size, uint64_t* rng) noexcept nogil:
@@ -208,18 +231,20 @@ cdef double sgd_window(const ModelArrays* m, WorkerScratch* w, const int32_t* co
     cdef int t, j, dim = m.dim
     cdef real dscore
     cdef real* out_row
-    cdef double loss = 0
+    cdef WindowLoss loss
+    loss.excess = 0
+    loss.linear = 0
     cbow_hidden(m, w, context, n_context)
     memset(w.hidden_grad, 0, dim * sizeof(real))
     for t in range(n_outputs):
         out_row = m.w_out + <int64_t>outputs[t] * dim
-        loss += loss_and_dscore(dot(w.hidden, out_row, dim), t == 0, &dscore)
+        dscore = output_dscore(dot(w.hidden, out_row, dim), t == 0, &loss)
         axpy(dscore, out_row, w.hidden_grad, dim)      # before the row moves
         axpy(-lr * dscore, w.hidden, out_row, dim)
     for j in range(n_context):       # the whole error to every context row (word2vec.c)
         if trains_in_row(m, context[j]):
             axpy(-lr, w.hidden_grad, m.w_in + <int64_t>context[j] * dim, dim)
-    return loss
+    return window_loss(&loss)
 
 
 cdef inline real* grad_row(SparseGrad* g, int32_t row, int dim) noexcept nogil:
@@ -240,12 +265,14 @@ cdef double adam_accumulate_window(const ModelArrays* m, WorkerScratch* w,
     cdef int t, j, dim = m.dim
     cdef real dscore, scale
     cdef const real* out_row
-    cdef double loss = 0
+    cdef WindowLoss loss
+    loss.excess = 0
+    loss.linear = 0
     cbow_hidden(m, w, context, n_context)
     memset(w.hidden_grad, 0, dim * sizeof(real))
     for t in range(n_outputs):
         out_row = m.w_out + <int64_t>outputs[t] * dim
-        loss += loss_and_dscore(dot(w.hidden, out_row, dim), t == 0, &dscore)
+        dscore = output_dscore(dot(w.hidden, out_row, dim), t == 0, &loss)
         axpy(dscore, out_row, w.hidden_grad, dim)
         axpy(dscore, w.hidden, grad_row(&w.grad_out, outputs[t], dim), dim)
     scale = <real>1.0 / n_context if m.cbow_mean else 1
@@ -253,7 +280,7 @@ cdef double adam_accumulate_window(const ModelArrays* m, WorkerScratch* w,
         if trains_in_row(m, context[j]):
             axpy(scale, w.hidden_grad, grad_row(&w.grad_in, context[j], dim), dim)
     w.batch_count += 1
-    return loss
+    return window_loss(&loss)
 
 
 cdef void adam_rows(SparseGrad* g, real* param, real* moment1, real* moment2, int dim,
@@ -268,11 +295,11 @@ cdef void adam_rows(SparseGrad* g, real* param, real* moment1, real* moment2, in
     cdef real* m2
     cdef const real* gr
     for s in range(g.n_rows):
-        if s + 1 < g.n_rows:        # the next row is a cache miss away: ask for it now
-            offset = <int64_t>g.rows[s + 1] * dim
-            prefetch(param + offset)
-            prefetch(moment1 + offset)
-            prefetch(moment2 + offset)
+        if s + ADAM_PREFETCH_AHEAD < g.n_rows:   # rows a few ahead are cache misses: ask now
+            offset = <int64_t>g.rows[s + ADAM_PREFETCH_AHEAD] * dim
+            prefetch_row(param + offset, dim)
+            prefetch_row(moment1 + offset, dim)
+            prefetch_row(moment2 + offset, dim)
         offset = <int64_t>g.rows[s] * dim
         p = param + offset
         m1 = moment1 + offset
