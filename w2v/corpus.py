@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import ctypes
+import functools
 import gzip
 import io
 import itertools
@@ -304,8 +306,30 @@ def build_corpus(source, config: Config, vocab: Optional[Vocab] = None,
             f"{stats.source}: empty vocabulary: no word occurs at least min_count="
             f"{config.min_count} times in {stats.tokens:,} tokens")
     corpus = _compact(chunks, remap, line_ends, config.max_sentence_length, stats)
+    del chunks, remap, line_ends
+    _return_freed_memory()
     logger.info(stats.summary())
     return corpus, vocab
+
+
+@functools.lru_cache(maxsize=None)
+def _malloc_trim():
+    """glibc's malloc_trim, or None where the C library has none (macOS, musl, Windows)."""
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, TypeError, AttributeError):
+        return None
+
+
+def _return_freed_memory() -> None:
+    """Give the heap that reading the text freed back to the operating system.
+
+    glibc keeps freed small blocks for reuse, so without this the text buffers of the
+    build stay resident through training (30 MB on enwiki70m, measured with
+    scripts/bench_memory.py). Elsewhere a no-op."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _is_utf8(encoding: str) -> bool:
