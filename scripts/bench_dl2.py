@@ -131,14 +131,14 @@ def main():
     print(f"PTB train: {len(stream):,} tokens with <eos>")
 
     recipe = dict(window=WINDOW, shrink_windows=False, vector_size=DIM, negative=NEGATIVE,
-                  batch_words=BATCH, optimizer="adam", lr=LR, min_lr=LR, epochs=EPOCHS,
-                  sample=0.0, min_count=1, workers=args.workers, seed=1)
+                  ns_exponent=0.75, batch_words=BATCH, optimizer="adam", lr=LR, min_lr=LR,
+                  epochs=EPOCHS, sample=0.0, min_count=1, workers=args.workers, seed=1)
     model, seconds = train_w2v(stream, **recipe)
     book_quality = report("w2v, the book's recipe", model, seconds, args)
     tuned, seconds = train_w2v(stream, **dict(recipe, shrink_windows=True, lr=0.01, min_lr=0.0001,
-                                              sample=1e-3))
+                                              sample=1e-3, ns_exponent=0.5))
     report("w2v, recipe with w2v's defaults for the rest (shrunk windows, lr 0.01 -> 1e-4, "
-           "sample 1e-3)", tuned, seconds, args)
+           "sample 1e-3, unigram^0.5)", tuned, seconds, args)
 
     vocab = model.vocab
     ids = np.array([vocab.key_to_index[w] for w in stream], dtype=np.int64)

@@ -232,7 +232,7 @@ def test_unknown_text_encoding(tmp_path):
     ("vector_size", 0, ">= 1"), ("vector_size", -5, ">= 1"), ("window", 0, ">= 1"),
     ("negative", -1, ">= 0"), ("min_count", 0, ">= 1"), ("max_sentence_length", 0, ">= 1"),
     ("lr", 0.0, "> 0"), ("lr", -0.01, "> 0"), ("min_lr", 1.0, r"in \[0, lr=0.01\]"),
-    ("alpha", 0.0, "> 0"), ("min_alpha", -1.0, r"in \[0, alpha=0.05\]"),
+    ("alpha", 0.0, "> 0"), ("min_alpha", -1.0, r"in \[0, alpha=0.075\]"),
     ("beta1", 1.0, r"in \[0, 1\)"), ("beta1", -0.1, r"in \[0, 1\)"), ("beta2", 1.0, r"in \[0, 1\)"),
     ("eps", 0.0, "> 0"), ("epochs", 0, ">= 1"), ("workers", 0, ">= 1"), ("sample", -1e-3, ">= 0"),
     ("batch_words", 0, ">= 1"), ("chunk_words", 0, ">= 1"), ("seed", -1, r"in \[0, 2\*\*63\)"),
