@@ -16,9 +16,9 @@
 # analogy accuracy for SGD: 34.1% against 26.9%, WS353 0.643 against 0.575. For Adam,
 # which rescales every row itself, it is no better (33.3% / 0.621 against 32.4% / 0.663).
 #
-# Saturated scores: the sigmoid and the loss are computed exactly (expf, log1pf, in a
-# form that cannot overflow), so there is no clamp and no skip: a score of +-100 gives
-# a gradient of (almost) 0 and a finite loss.
+# Saturated scores: the sigmoid and the loss are computed exactly (expf, and one log1p
+# per window in double, in a form that cannot overflow), so there is no clamp and no
+# skip: a score of +-100 gives a gradient of (almost) 0 and a finite loss.
 cimport cython
 from libc.math cimport expf, fabsf, fmaxf, isinf, log1p, powf, sqrtf, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
