@@ -3,6 +3,7 @@
 plain NumPy implementation of the same recipe.
 
     python scripts/bench_dl2.py            # reads ../shared/data/ptb.train.txt.xz
+    python scripts/bench_dl2.py --repeats 5   # the book's recipe 5 times (seeds 1..5): medians
 
 Recipe (the book's): the training text as one stream with <eos> at line ends, every
 word kept (no min_count, no subsampling), a fixed window of 5 words each side, 100
@@ -16,6 +17,7 @@ probes.
 import argparse
 import lzma
 import os
+import statistics
 import sys
 import time
 
@@ -94,7 +96,7 @@ def train_w2v(stream, **params):
     return model, time.perf_counter() - started
 
 
-def report(name, model, seconds, args):
+def report(name, model, seconds, args, probes=True):
     from w2v.evaluation import evaluate_analogies, evaluate_word_pairs
     analogies = evaluate_analogies(model, args.analogies, restrict_vocab=None)
     pairs = evaluate_word_pairs(model, args.pairs)
@@ -104,6 +106,8 @@ def report(name, model, seconds, args):
     print(f"analogy {100 * analogies['accuracy']:.2f}% of {analogies['answered']} questions "
           f"within the vocabulary; WS353 Spearman {pairs['spearman']:.3f} "
           f"({pairs['pairs']} pairs, {pairs['oov']} out of vocabulary)")
+    if not probes:
+        return analogies["accuracy"], pairs["spearman"], r.seconds
     for word in ("you", "year", "car", "toyota"):
         if word in model:
             print(f"  {word}: " + ", ".join(f"{w} {s:.2f}" for w, s in model.most_similar(word, topn=5)))
@@ -123,7 +127,12 @@ def main():
     parser.add_argument("--numpy-batches", type=int, default=30,
                         help="minibatches the NumPy version is timed on")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="train the book's recipe this many times (seeds 1, 2, ...) and "
+                             "report the medians; the machine's noise is 10-20%% between runs")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats={args.repeats} is out of range: must be >= 1")
     if not os.path.exists(args.corpus):
         print(f"{args.corpus} not found: nothing to benchmark")
         return 0
@@ -133,8 +142,21 @@ def main():
     recipe = dict(window=WINDOW, shrink_windows=False, vector_size=DIM, negative=NEGATIVE,
                   ns_exponent=0.75, batch_words=BATCH, optimizer="adam", lr=LR, min_lr=LR,
                   epochs=EPOCHS, sample=0.0, min_count=1, workers=args.workers, seed=1)
-    model, seconds = train_w2v(stream, **recipe)
-    book_quality = report("w2v, the book's recipe", model, seconds, args)
+    runs = []
+    for repeat in range(args.repeats):
+        run_model, seconds = train_w2v(stream, **dict(recipe, seed=1 + repeat))
+        runs.append(report(f"w2v, the book's recipe (seed {1 + repeat})", run_model, seconds,
+                           args, probes=repeat == 0))
+        if repeat == 0:
+            model = run_model
+    book_quality = tuple(statistics.median(run[i] for run in runs) for i in range(3))
+    if args.repeats > 1:
+        print(f"\n## the book's recipe over {args.repeats} runs: training seconds "
+              + " ".join(f"{run[2]:.2f}" for run in runs)
+              + f" (median {book_quality[2]:.2f}); analogy % "
+              + " ".join(f"{100 * run[0]:.2f}" for run in runs)
+              + f" (median {100 * book_quality[0]:.2f}); WS353 "
+              + " ".join(f"{run[1]:.3f}" for run in runs) + f" (median {book_quality[1]:.3f})")
     tuned, seconds = train_w2v(stream, **dict(recipe, shrink_windows=True, lr=0.01, min_lr=0.0001,
                                               sample=1e-3, ns_exponent=0.5))
     report("w2v, recipe with w2v's defaults for the rest (shrunk windows, lr 0.01 -> 1e-4, "
@@ -147,8 +169,9 @@ def main():
     print(f"\n## NumPy, dense as the book: {per_batch:.4f} s per minibatch (timed on "
           f"{args.numpy_batches}), {EPOCHS} epochs x {windows // BATCH:,} minibatches -> "
           f"{total:,.0f} s extrapolated")
+    medians = f" (medians of {args.repeats} runs)" if args.repeats > 1 else ""
     print(f"\nw2v trains the book's recipe {total / book_quality[2]:,.0f}x faster than the NumPy "
-          f"version ({book_quality[2]:.2f} s against {total:,.0f} s); the book reports 1.6% "
+          f"version{medians} ({book_quality[2]:.2f} s against {total:,.0f} s); the book reports 1.6% "
           f"analogy and WS353 0.147 for its model, w2v reaches {100 * book_quality[0]:.2f}% "
           f"and {book_quality[1]:.3f}.")
     return 0
