@@ -169,9 +169,9 @@ def main():
     print(f"\n## NumPy, dense as the book: {per_batch:.4f} s per minibatch (timed on "
           f"{args.numpy_batches}), {EPOCHS} epochs x {windows // BATCH:,} minibatches -> "
           f"{total:,.0f} s extrapolated")
-    medians = f" (medians of {args.repeats} runs)" if args.repeats > 1 else ""
+    medians = f", medians of {args.repeats} runs" if args.repeats > 1 else ""
     print(f"\nw2v trains the book's recipe {total / book_quality[2]:,.0f}x faster than the NumPy "
-          f"version{medians} ({book_quality[2]:.2f} s against {total:,.0f} s); the book reports 1.6% "
+          f"version ({book_quality[2]:.2f} s against {total:,.0f} s{medians}); the book reports 1.6% "
           f"analogy and WS353 0.147 for its model, w2v reaches {100 * book_quality[0]:.2f}% "
           f"and {book_quality[1]:.3f}.")
     return 0
