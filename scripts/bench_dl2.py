@@ -91,7 +91,10 @@ def train_w2v(stream, **params):
     from w2v import Word2Vec
     model = Word2Vec(**params)
     started = time.perf_counter()
-    model.build_vocab([stream])
+    # one stream, as the book; in 10,000-word pieces (max_sentence_length) so that the
+    # threads can share it out
+    piece = model.config.max_sentence_length
+    model.build_vocab([stream[start:start + piece] for start in range(0, len(stream), piece)])
     model.train(progress=False)
     return model, time.perf_counter() - started
 
