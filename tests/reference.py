@@ -1,5 +1,5 @@
 """A pure-NumPy reference of one CBOW / negative-sampling step, written from the maths
-(see the top of w2v/_kernels.pyx), in float64. The Cython kernels are tested against it.
+(see the top of w2v/core/train.pyx), in float64. The Cython kernels are tested against it.
 
 Adam uses the exact gradients. SGD, as word2vec.c and fastText, gives every context
 row the whole error dL/dh (not dL/dh divided by the number of context words, which

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from w2v import Config, CorpusError, ModelFileError, TrainingDiverged, Word2Vec, build_corpus
-from w2v import _kernels
+from w2v.core import train as _kernels
 from w2v import corpus as corpus_module
 from w2v.checkpoint import CheckpointError, list_checkpoints
 from w2v.io import load_word2vec_format

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from w2v import _kernels
+from w2v.core import train as _kernels
 
 
 def _arrays(vocab=50, dim=8):
@@ -14,9 +14,10 @@ def _arrays(vocab=50, dim=8):
     sampler = NegativeSampler(counts)
     ids = rng.integers(0, vocab, 2000).astype(np.int32)
     starts = np.arange(0, 2001, 100).astype(np.int64)
-    return _kernels.TrainingArrays(W_in, W_out, None, keep_probabilities(counts, 0),
-                                   sampler.alias_prob, sampler.alias_index, ids, starts,
-                                   3, 4, True, "sgd")
+    return _kernels.TrainingArrays(tables={"in": W_in, "out": W_out}, moments=None,
+                                   keep_prob=keep_probabilities(counts, 0), ids=ids,
+                                   sentence_starts=starts, alias_prob=sampler.alias_prob,
+                                   alias_index=sampler.alias_index, window=3, negative=4)
 
 
 def test_worker_rng_state_round_trips_and_continues_the_stream():
@@ -124,7 +125,7 @@ def test_mid_epoch_checkpoints_resume_bit_identical_with_one_worker(toy_corpus, 
 
 
 def test_ctrl_c_in_the_middle_of_an_epoch_checkpoints_where_it_stopped(toy_corpus, tmp_path, monkeypatch):
-    from w2v import _kernels
+    from w2v.core import train as _kernels
     plain = Word2Vec(toy_corpus, optimizer="sgd", workers=1, seed=8, epochs=2, progress=False)
     real, calls = _kernels.train_chunk, [0]
 

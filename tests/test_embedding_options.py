@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from w2v import _kernels
+from w2v.core import train as _kernels
 
 from reference import adam_step, renorm, sgd_window
 from test_kernels import ATOL, RTOL, random_matrices

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from w2v import _kernels
+from w2v.core import train as _kernels
 from w2v.sampling import NegativeSampler, keep_probabilities
 
 from reference import adam_step, keep_probability, sgd_window
@@ -152,8 +152,9 @@ def test_debug_build_stops_at_an_out_of_range_row():
     starts = np.array([0, 5], dtype=np.int64)
     ones = np.ones(12, dtype=np.float32)
     prob, alias = _kernels.build_alias_table(np.ones(12))
-    arrays = _kernels.TrainingArrays(W_in, W_out, None, ones, prob, alias, ids, starts,
-                                     2, 2, True, "sgd")
+    arrays = _kernels.TrainingArrays(tables={"in": W_in, "out": W_out}, moments=None,
+                                     keep_prob=ones, ids=ids, sentence_starts=starts,
+                                     alias_prob=prob, alias_index=alias, window=2, negative=2)
     worker = _kernels.Worker(arrays, 1, 0)
     with pytest.raises(IndexError, match="row 99"):
         _kernels.train_chunk(arrays, worker, 0, 1, 0.1, 0.1)

@@ -64,9 +64,9 @@ def list_checkpoints(directory) -> List[Tuple[int, str]]:
 
 
 def arrays_finite(model) -> bool:
-    """True when W_in, W_out and the Adam moments hold no NaN or inf (no big temporary:
-    a float64 sum of finite float32 values cannot overflow)."""
-    arrays = [model.W_in, model.W_out] + list(model.adam_moments() or ())
+    """True when the model's tables and their Adam moments hold no NaN or inf (no big
+    temporary: a float64 sum of finite float32 values cannot overflow)."""
+    arrays = _state_arrays(model)
     return all(math.isfinite(float(a.sum(dtype=np.float64))) for a in arrays)
 
 
@@ -248,7 +248,7 @@ class GoodState:
 
 
 def _state_arrays(model) -> list:
-    return [model.W_in, model.W_out] + list(model.adam_moments() or ())
+    return list(model.tables().values()) + list(model.adam_moments() or ())
 
 
 # ------------------------------------------------------------------------ resuming

@@ -47,10 +47,17 @@ def parse_interval(value, name: str = "checkpoint_every") -> Tuple[str, float]:
 
 @dataclass
 class Config:
-    # Model shape
+    # Model: the architecture (CBOW or skip-gram) and its loss(es)
+    sg: bool = _param(False, "skip-gram: each context word predicts the centre word (False: "
+                             "CBOW, the context words together predict it)")
+    hs: bool = _param(False, "hierarchical softmax over word2vec's Huffman tree of the "
+                             "vocabulary (with negative > 0 both losses train, as word2vec does)")
+    negative: int = _param(5, "negative samples per target word (0: none; then hs must be on)")
+    shared_negatives: bool = _param(False, "skip-gram: one draw of negatives per centre word, "
+                                           "shared by its context words (False: a fresh draw "
+                                           "for every pair, as word2vec)")
     vector_size: int = _param(100, "dimensions of each word vector")
     window: int = _param(5, "max context words each side; shrunk at random per position")
-    negative: int = _param(5, "negative samples per target word")
     # 0.5 as fastText (word2vec and gensim: 0.75): on text8like, 3 seeds each, sgd
     # 34.7% / 0.659 (with alpha 0.075) against 33.9% / 0.627, adam 32.1% / 0.657
     # against 31.7% / 0.646 (analogy / WS353; see README, Results).
@@ -102,6 +109,12 @@ class Config:
                                                 "this keeps one copy of the arrays in memory")
 
     def __post_init__(self):
+        # gensim's recipes pass sg=1, hs=0, cbow_mean=1: 0 and 1 mean False and True
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type in (bool, "bool") and not isinstance(value, bool) and \
+                    type(value).__name__ in ("int", "bool_", "int64", "int32") and value in (0, 1):
+                setattr(self, f.name, bool(value))
         self.validate()
 
     # ------------------------------------------------------------------ checks
@@ -156,6 +169,11 @@ class Config:
         need(self.norm_type > 0, "norm_type", "must be > 0 (inf for the max norm)")
         need(0 <= self.seed < 2**63, "seed", "must be in [0, 2**63)")
         need(isinstance(self.cbow_mean, bool), "cbow_mean", "True or False")
+        for name in ("sg", "hs", "shared_negatives"):
+            need(isinstance(getattr(self, name), bool), name, "True or False")
+        if self.negative == 0 and not self.hs:
+            raise ValueError("negative=0 and hs=False leave no loss to train: set negative > 0 "
+                             "(negative sampling) or hs=True (hierarchical softmax), or both")
         need(isinstance(self.shrink_windows, bool), "shrink_windows", "True or False")
         need(self.encoding_errors in ENCODING_ERRORS, "encoding_errors", f"one of {ENCODING_ERRORS}")
         need(isinstance(self.rollback_on_divergence, bool), "rollback_on_divergence", "True or False")

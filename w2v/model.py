@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
 
+import logging
+
 import numpy as np
 
 from w2v.config import Config
@@ -12,7 +14,18 @@ from w2v.trainer import Trainer
 from w2v.vectors import WordVectors
 from w2v.vocab import Vocab
 
-MOMENT_NAMES = ("adam_m_in", "adam_v_in", "adam_m_out", "adam_v_out")
+# The trainable tables: W_in (the word vectors), W_out (negative sampling's output
+# vectors, when negative > 0) and W_hs (hierarchical softmax's inner-node vectors, when hs),
+# by the core's names; Adam keeps two moments per table.
+TABLES = {"in": "W_in", "out": "W_out", "hs": "W_hs"}
+
+
+def moment_names(table: str):
+    return f"adam_m_{table}", f"adam_v_{table}"
+
+
+logger = logging.getLogger(__name__)
+MOMENT_NAMES = tuple(name for t in TABLES for name in moment_names(t))
 
 
 class Word2Vec:
@@ -34,8 +47,9 @@ class Word2Vec:
         self.vocab: Optional[Vocab] = None
         self.corpus: Optional[Corpus] = None     # the id stream of the last corpus prepared
         self.W_in: Optional[np.ndarray] = None
-        self.W_out: Optional[np.ndarray] = None
-        self.moments: Optional[dict] = None       # Adam moments, shaped like W_in / W_out
+        self.W_out: Optional[np.ndarray] = None   # negative sampling's output vectors
+        self.W_hs: Optional[np.ndarray] = None    # hierarchical softmax's inner-node vectors
+        self.moments: Optional[dict] = None       # Adam moments, shaped like their tables
         self.adam_step = 0                        # Adam steps taken (bias correction)
         self.train_runs = 0
         self.history: list = []                   # one dict of EpochStats per epoch trained
@@ -85,10 +99,20 @@ class Word2Vec:
             fresh -= 0.5
             fresh /= dim
             self.W_in = np.concatenate((self.W_in, fresh))
-            self.W_out = np.concatenate((self.W_out, np.zeros((added, dim), np.float32)))
+            if self.W_out is not None:
+                self.W_out = np.concatenate((self.W_out, np.zeros((added, dim), np.float32)))
             if self.moments is not None:
                 self.moments = {name: np.concatenate((m, np.zeros((added, dim), np.float32)))
-                                for name, m in self.moments.items()}
+                                for name, m in self.moments.items() if "_hs" not in name}
+        if self.config.hs:
+            # The Huffman tree of the grown vocabulary shares no inner node with the old
+            # one (every code can change), so its node vectors start again from zero; the
+            # word vectors keep everything they learned.
+            if self.W_hs is not None and np.any(self.W_hs):
+                logger.warning("build_vocab(update=True): the Huffman tree is rebuilt for %d words; "
+                               "hierarchical softmax's node vectors (W_hs) restart from zero, the "
+                               "word vectors are kept", n)
+            self._init_hs()
         self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
                                self.vocab.key_to_index)
 
@@ -101,16 +125,51 @@ class Word2Vec:
         padding = self.config.resolved_padding_idx(n)
         if padding >= 0:
             self.W_in[padding] = 0             # as nn.Embedding(padding_idx=...)
-        self.W_out = np.zeros((n, dim), dtype=np.float32)
+        self.W_out = np.zeros((n, dim), dtype=np.float32) if self.config.negative else None
         self.moments = None
         if self.config.optimizer == "adam":
-            self.moments = {name: np.zeros((n, dim), dtype=np.float32) for name in MOMENT_NAMES}
+            self.moments = {name: np.zeros_like(self.W_in) for t, array in self.tables().items()
+                            if t != "hs" for name in moment_names(t)}
+        self.W_hs = None
+        self._init_hs()
         self.adam_step = 0
         self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
                                self.vocab.key_to_index)
 
+    def _init_hs(self) -> None:
+        """Zero inner-node vectors (and moments) for the Huffman tree of the vocabulary."""
+        if not self.config.hs:
+            return
+        if len(self.vocab) < 2:
+            raise ValueError(f"hierarchical softmax needs at least 2 words; the vocabulary has "
+                             f"{len(self.vocab)}")
+        self.W_hs = np.zeros((len(self.vocab) - 1, self.config.vector_size), dtype=np.float32)
+        if self.moments is not None:
+            for name in moment_names("hs"):
+                self.moments[name] = np.zeros_like(self.W_hs)
+
+    def huffman_tree(self):
+        """(code_starts, codes, points) of the Huffman tree of the vocabulary's counts, as
+        word2vec C builds it (hs models; built afresh, milliseconds for 100k words)."""
+        from w2v.core.train import build_huffman_tree
+        return build_huffman_tree(self.vocab.counts)
+
+    def tables(self) -> dict:
+        """The model's trainable tables by the core's names: {"in": W_in, "out": W_out,
+        "hs": W_hs}, those the model has."""
+        found = {t: getattr(self, attribute) for t, attribute in TABLES.items()}
+        return {t: array for t, array in found.items() if array is not None}
+
+    def table_moments(self) -> Optional[dict]:
+        """Adam's moments by table, {"in": (m, v), ...}, or None for SGD."""
+        if self.moments is None:
+            return None
+        return {t: tuple(self.moments[name] for name in moment_names(t)) for t in self.tables()}
+
     def adam_moments(self):
-        return None if self.moments is None else tuple(self.moments[n] for n in MOMENT_NAMES)
+        """Adam's moments of every table, in table order (W_in's first), or None."""
+        moments = self.table_moments()
+        return None if moments is None else tuple(m for pair in moments.values() for m in pair)
 
     def train(self, corpus=None, *, epochs: Optional[int] = None, progress: bool = True,
               callbacks: Sequence[Callable] = (), checkpoint_dir=None) -> "Word2Vec":
@@ -182,9 +241,11 @@ class Word2Vec:
             raise ValueError(f"pretrained vectors: {e}") from None
         model.W_in = np.array(array, dtype=np.float32, order="C", copy=True)
         config.resolved_padding_idx(len(words))           # IndexError if outside
-        model.W_out = np.zeros_like(model.W_in)
+        model.W_out = np.zeros_like(model.W_in) if config.negative else None
         if config.optimizer == "adam":
-            model.moments = {name: np.zeros_like(model.W_in) for name in MOMENT_NAMES}
+            model.moments = {name: np.zeros_like(model.W_in) for t in model.tables()
+                             for name in moment_names(t)}
+        model._init_hs()
         model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
                                 model.vocab.key_to_index)
         return model
@@ -285,8 +346,8 @@ class Word2Vec:
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary")
         blob, ends = encode_words(self.vocab.index_to_key)
-        arrays = {"W_in": self.W_in, "W_out": self.W_out, "counts": self.vocab.counts,
-                  "words_utf8": blob, "word_ends": ends}
+        arrays = {TABLES[t]: array for t, array in self.tables().items()}
+        arrays.update(counts=self.vocab.counts, words_utf8=blob, word_ends=ends)
         if self.moments is not None:
             arrays.update(self.moments)
         meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
@@ -301,15 +362,25 @@ class Word2Vec:
             config = Config.from_dict(meta["config"])
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"{path}: invalid config in the model file ({e})") from None
-        for name in ("W_in", "W_out", "counts", "words_utf8", "word_ends"):
+        for name in ("W_in", "counts", "words_utf8", "word_ends"):
             if name not in arrays:
                 raise ModelFileError(f"{path}: model file lacks the array {name!r}")
         words = decode_words(arrays["words_utf8"], arrays["word_ends"], path)
         n, dim = len(words), config.vector_size
-        for name in ("W_in", "W_out") + (MOMENT_NAMES if config.optimizer == "adam" else ()):
+        # the tables this config trains, each with its shape
+        rows = {"in": n, "out": n if config.negative else None,
+                "hs": n - 1 if config.hs else None}
+        expected = {}
+        for t, count in rows.items():
+            if count is None:
+                continue
+            expected[TABLES[t]] = (count, dim)
+            if config.optimizer == "adam":
+                expected.update({name: (count, dim) for name in moment_names(t)})
+        for name, shape in expected.items():
             a = arrays.get(name)
-            if a is None or a.shape != (n, dim) or a.dtype != np.float32:
-                raise ModelFileError(f"{path}: {name} should be float32 of shape {(n, dim)}, "
+            if a is None or a.shape != shape or a.dtype != np.float32:
+                raise ModelFileError(f"{path}: {name} should be float32 of shape {shape}, "
                                      f"found {None if a is None else (a.dtype, a.shape)}")
         counts = arrays["counts"]
         if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and counts.min() < 0):
@@ -322,9 +393,10 @@ class Word2Vec:
             model.vocab = Vocab(words, counts)
         except ValueError as e:
             raise ModelFileError(f"{path}: {e}") from None
-        model.W_in, model.W_out = arrays["W_in"], arrays["W_out"]
+        for t, attribute in TABLES.items():
+            setattr(model, attribute, arrays.get(attribute) if rows[t] is not None else None)
         if config.optimizer == "adam":
-            model.moments = {name: arrays[name] for name in MOMENT_NAMES}
+            model.moments = {name: arrays[name] for name in expected if name.startswith("adam_")}
         model.adam_step = _meta_count(meta, "adam_step", path)
         model.train_runs = _meta_count(meta, "train_runs", path)
         model.history = history

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from w2v import _kernels
+from w2v.core import train as core
 
 
 def keep_probabilities(counts, sample: float) -> np.ndarray:
@@ -34,8 +34,8 @@ class NegativeSampler:
             raise ValueError("negative sampling needs one non-negative count per word")
         self.weights = counts ** ns_exponent
         self.probabilities = self.weights / self.weights.sum()
-        self.alias_prob, self.alias_index = _kernels.build_alias_table(self.weights)
+        self.alias_prob, self.alias_index = core.build_alias_table(self.weights)
 
     def draw(self, n: int, seed: int = 0) -> np.ndarray:
         """n draws with the training core's own sampler (for tests and inspection)."""
-        return _kernels.py_draw_negatives(self.alias_prob, self.alias_index, n, seed)
+        return core.py_draw_negatives(self.alias_prob, self.alias_index, n, seed)

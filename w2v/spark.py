@@ -395,7 +395,7 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
         arrays = state.value
         model.W_in, model.W_out = arrays["W_in"].copy(), arrays["W_out"].copy()
         if config.optimizer == "adam":
-            model.moments = {name: arrays[name].copy() for name in MOMENT_NAMES}
+            model.moments = {name: arrays[name].copy() for name in MOMENT_NAMES if name in arrays}
         model.adam_step = step0
         try:
             Trainer(model, corpus, epochs=1, progress=False, lr_range=lr_range).train()
@@ -406,7 +406,7 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
         words, windows, steps = epoch.words, epoch.windows, model.adam_step - step0
         loss = math.nan if diverged else epoch.loss * epoch.windows
         if not diverged:
-            old_moments = ({name: arrays[name] for name in MOMENT_NAMES}
+            old_moments = ({name: arrays[name] for name in MOMENT_NAMES if name in arrays}
                            if config.optimizer == "adam" else None)
             new = array_groups(model.W_in, model.W_out, model.moments)
             old = array_groups(arrays["W_in"], arrays["W_out"], old_moments)

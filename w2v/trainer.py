@@ -3,7 +3,7 @@
 Each epoch the corpus is cut into chunks of about `chunk_words` words at sentence
 boundaries. `workers` threads pull chunks in order and train each one in a single
 nogil call into the core, updating the shared arrays in place without locks (Hogwild).
-Every thread owns a `_kernels.Worker`: its RNG (seeded from seed + thread id) and
+Every thread owns a `core.Worker`: its RNG (seeded from seed + thread id) and
 scratch buffers. The learning rate decays linearly with the position in the corpus,
 so the schedule does not depend on thread timing; with workers=1 a run is
 bit-for-bit reproducible.
@@ -21,7 +21,7 @@ from typing import Callable, List, Sequence, Tuple
 
 import numpy as np
 
-from w2v import _kernels
+from w2v.core import train as core
 from w2v.checkpoint import CheckpointWriter, GoodState
 from w2v.corpus import Corpus
 from w2v.sampling import NegativeSampler, keep_probabilities
@@ -131,19 +131,24 @@ class Trainer:
                 raise ValueError(f"lr_range={lr_range!r} is out of range: start must be > 0, "
                                  f"end >= 0, both finite")
             self.lr_start, self.lr_end = start, end
-        sampler = NegativeSampler(model.vocab.counts, config.ns_exponent)
         self.keep_prob = keep_probabilities(model.vocab.counts, config.sample)
-        self.arrays = _kernels.TrainingArrays(
-            model.W_in, model.W_out, model.adam_moments(), self.keep_prob,
-            sampler.alias_prob, sampler.alias_index, corpus.ids, corpus.sentence_starts,
-            config.window, config.negative, config.cbow_mean, config.optimizer,
-            config.beta1, config.beta2, config.eps, config.batch_words, config.shrink_windows,
-            config.freeze, config.resolved_padding_idx(len(model.vocab)), config.max_norm or 0.0,
-            config.norm_type)
+        sampler = NegativeSampler(model.vocab.counts, config.ns_exponent) if config.negative else None
+        self.arrays = core.TrainingArrays(
+            tables=model.tables(), moments=model.table_moments(), keep_prob=self.keep_prob,
+            ids=corpus.ids, sentence_starts=corpus.sentence_starts,
+            alias_prob=sampler and sampler.alias_prob, alias_index=sampler and sampler.alias_index,
+            huffman=model.huffman_tree() if config.hs else None,
+            sg=config.sg, window=config.window, negative=config.negative, hs=config.hs,
+            cbow_mean=config.cbow_mean, shrink_windows=config.shrink_windows,
+            shared_negatives=config.shared_negatives, optimizer=config.optimizer,
+            beta1=config.beta1, beta2=config.beta2, eps=config.eps,
+            batch_windows=config.batch_words, freeze=config.freeze,
+            padding_idx=config.resolved_padding_idx(len(model.vocab)),
+            max_norm=config.max_norm or 0.0, norm_type=config.norm_type)
         self.bounds = chunk_bounds(corpus.sentence_starts, config.chunk_words)
         # Every run of train() on the same model draws fresh random numbers.
         run_seed = config.seed + 1_000_003 * model.train_runs
-        self.thread_states = [_kernels.Worker(self.arrays, run_seed, t) for t in range(self.workers)]
+        self.thread_states = [core.Worker(self.arrays, run_seed, t) for t in range(self.workers)]
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pause = threading.Event()         # set: threads stop taking chunks (checkpoint)
@@ -275,7 +280,7 @@ class Trainer:
                     done_after = epoch * corpus_words + int(starts[end])
                     lr0 = linear_schedule(self.lr_start, self.lr_end, done_before / total_words)
                     lr1 = linear_schedule(self.lr_start, self.lr_end, done_after / total_words)
-                    words, windows, loss, steps = _kernels.train_chunk(
+                    words, windows, loss, steps = core.train_chunk(
                         self.arrays, state, first, end, lr0, lr1, step0)
                     with self._lock:
                         self.model.adam_step += steps

@@ -1,0 +1,61 @@
+# The input side of a step: which rows of W_in a word contributes, and the hidden vector
+# of a group of input rows.
+#
+# A word's input rows are its own row, or with subword n-grams (the seam ModelArrays.
+# input_starts / input_rows) its row and its n-grams' rows. Which words form a group is
+# the model's choice (train.pyx): CBOW, the context words of a position, all in one group;
+# skip-gram, one context word a group.
+from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memset
+
+from w2v.core.structs cimport IN_TABLE, ModelArrays, WorkerScratch, real
+from w2v.core.vector_math cimport renorm_row
+
+
+cdef inline void add_input_word(const ModelArrays* m, WorkerScratch* w, int32_t word) noexcept nogil:
+    """Append the input rows of `word` to the group being assembled."""
+    cdef int64_t k
+    cdef int end = w.group_ends[w.n_groups]
+    if m.input_starts == NULL:
+        w.input_rows[end] = word
+        end += 1
+    else:
+        for k in range(m.input_starts[word], m.input_starts[word + 1]):
+            w.input_rows[end] = m.input_rows[k]
+            end += 1
+    w.group_ends[w.n_groups] = end
+
+
+cdef inline void start_examples(WorkerScratch* w) noexcept nogil:
+    """Forget the groups and outputs of the previous example."""
+    w.n_groups = 0
+    w.group_ends[0] = 0
+    w.n_outputs = 0
+
+
+cdef inline void close_group(WorkerScratch* w) noexcept nogil:
+    """The group being assembled is complete; the next word starts a new one."""
+    w.n_groups += 1
+    w.group_ends[w.n_groups] = w.group_ends[w.n_groups - 1]
+
+
+cdef inline void hidden_of_group(const ModelArrays* m, const int32_t* rows, int n_rows,
+                                 real* hidden) noexcept nogil:
+    """hidden = mean (or sum) of the rows of W_in; rows longer than max_norm are first
+    renormalised in place, as torch.nn.functional.embedding does on lookup."""
+    cdef int j, i, dim = m.dim
+    cdef const real* row
+    cdef real* w_in = m.tables[IN_TABLE].w
+    if m.max_norm > 0:
+        for j in range(n_rows):
+            renorm_row(w_in + <int64_t>rows[j] * dim, dim, m.max_norm, m.norm_type)
+    row = w_in + <int64_t>rows[0] * dim
+    for i in range(dim):
+        hidden[i] = row[i]
+    for j in range(1, n_rows):
+        row = w_in + <int64_t>rows[j] * dim
+        for i in range(dim):
+            hidden[i] += row[i]
+    if m.mean_inputs and n_rows > 1:
+        for i in range(dim):
+            hidden[i] /= n_rows

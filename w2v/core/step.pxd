@@ -1,0 +1,61 @@
+# The training step, the same for every model of the family (as fastText's Model::update):
+#
+#   groups of input rows of W_in -> one hidden vector per group (mean or sum)
+#   -> every hidden vector scored against every output row (losses.pxd) with the binary
+#      logistic loss -> d loss / d hidden, d loss / d output row
+#   -> the optimizer moves the touched rows in place (optimizers.pxd)
+#
+# Models differ only in how they fill the groups and the outputs (train.pyx): CBOW, one
+# group (the context words) and the outputs of the centre word; skip-gram, one group per
+# context word and the outputs of the centre word, drawn once for all of them
+# (shared_negatives) or afresh for each. With one group this is word2vec's update exactly:
+# each output row moves as soon as its gradient is known. With several groups an output
+# row's gradient is summed over the groups first, every score using the rows as they were
+# when the output came up.
+from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memset
+
+from w2v.core.inputs cimport hidden_of_group
+from w2v.core.losses cimport example_loss, output_dscore
+from w2v.core.optimizers cimport update_input_rows, update_output_row
+from w2v.core.structs cimport ExampleLoss, ModelArrays, WorkerScratch, real
+from w2v.core.vector_math cimport axpy, dot
+
+
+cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr) noexcept nogil:
+    """One step on the example assembled in `w` (groups and outputs). Returns its loss."""
+    cdef int g, o, dim = m.dim, n_groups = w.n_groups
+    cdef int start
+    cdef real dscore
+    cdef real* out_row
+    cdef real* hidden
+    cdef real* hidden_grad
+    cdef ExampleLoss loss
+    loss.excess = 0
+    loss.linear = 0
+    start = 0
+    for g in range(n_groups):
+        hidden_of_group(m, w.input_rows + start, w.group_ends[g] - start, w.hidden + g * dim)
+        start = w.group_ends[g]
+    memset(w.hidden_grad, 0, n_groups * dim * sizeof(real))
+    for o in range(w.n_outputs):
+        out_row = m.tables[w.out_tables[o]].w + <int64_t>w.out_rows[o] * dim
+        if n_groups == 1:
+            dscore = output_dscore(dot(w.hidden, out_row, dim), w.out_labels[o], &loss)
+            axpy(dscore, out_row, w.hidden_grad, dim)        # before the row moves
+            update_output_row(m, w, w.out_tables[o], w.out_rows[o], dscore, w.hidden, lr)
+        else:
+            memset(w.out_delta, 0, dim * sizeof(real))
+            for g in range(n_groups):
+                hidden = w.hidden + g * dim
+                hidden_grad = w.hidden_grad + g * dim
+                dscore = output_dscore(dot(hidden, out_row, dim), w.out_labels[o], &loss)
+                axpy(dscore, out_row, hidden_grad, dim)
+                axpy(dscore, hidden, w.out_delta, dim)
+            update_output_row(m, w, w.out_tables[o], w.out_rows[o], 1, w.out_delta, lr)
+    start = 0
+    for g in range(n_groups):
+        update_input_rows(m, w, w.input_rows + start, w.group_ends[g] - start,
+                          w.hidden_grad + g * dim, lr)
+        start = w.group_ends[g]
+    return example_loss(&loss)
