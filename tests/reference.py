@@ -102,3 +102,129 @@ def keep_probability(count, total, sample):
         return 1.0
     ran = (np.sqrt(count / (sample * total)) + 1) * (sample * total) / count
     return min(ran, 1.0)
+
+
+# ------------------------------------------------------------ the general step (w2v/core)
+def example_sgd(tables, groups, outputs, lr, mean_inputs=True, fixed_rows=()):
+    """One SGD step of the core on float64 `tables` ({"in", "out", "hs"}), in place.
+
+    groups: lists of W_in rows, each giving one hidden vector (mean, or sum); outputs:
+    (table, row, label). Every hidden vector is scored against every output. An output
+    row moves as soon as its gradient (summed over the groups) is known; the scores of an
+    output use its row as it is when the output comes up. Every input row of a group then
+    gets -lr times the group's whole dL/dh (word2vec's convention)."""
+    W_in = tables["in"]
+    hidden = [W_in[list(g)].sum(axis=0) / (len(g) if mean_inputs else 1) for g in groups]
+    grad_h = [np.zeros_like(h) for h in hidden]
+    loss = 0.0
+    for table, row, label in outputs:
+        out = tables[table][row]
+        delta = np.zeros_like(out)
+        for g, h in enumerate(hidden):
+            p = sigmoid(h @ out)
+            loss -= np.log(p) if label else np.log(1 - p)
+            grad_h[g] += (p - label) * out
+            delta += (p - label) * h
+        tables[table][row] = out - lr * delta
+    for g, rows in enumerate(groups):
+        for r in rows:
+            if r not in fixed_rows:
+                W_in[r] -= lr * grad_h[g]
+    return loss
+
+
+def example_loss_and_grads(tables, groups, outputs, mean_inputs=True):
+    """Loss of one example and its exact gradients, {table: {row: grad}}."""
+    W_in = tables["in"]
+    hidden = [W_in[list(g)].sum(axis=0) / (len(g) if mean_inputs else 1) for g in groups]
+    grads = {name: {} for name in tables}
+    loss = 0.0
+    for g, (rows, h) in enumerate(zip(groups, hidden)):
+        grad_h = np.zeros_like(h)
+        for table, row, label in outputs:
+            out = tables[table][row]
+            p = sigmoid(h @ out)
+            loss -= np.log(p) if label else np.log(1 - p)
+            grad_h += (p - label) * out
+            grads[table][row] = grads[table].get(row, 0) + (p - label) * h
+        for r in rows:
+            grads["in"][r] = grads["in"].get(r, 0) + grad_h / (len(rows) if mean_inputs else 1)
+    return loss, grads
+
+
+def example_adam(tables, moments, examples, lr, step, beta1=0.9, beta2=0.999, eps=1e-8,
+                 mean_inputs=True):
+    """One lazy Adam step on the mean loss of `examples` [(groups, outputs)], in place."""
+    total = {name: {} for name in tables}
+    loss = 0.0
+    for groups, outputs in examples:
+        l, grads = example_loss_and_grads(tables, groups, outputs, mean_inputs)
+        loss += l
+        for name, rows in grads.items():
+            for row, g in rows.items():
+                total[name][row] = total[name].get(row, 0) + g
+    step_size = lr * np.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
+    for name, rows in total.items():
+        m, v = moments[name]
+        for row, g in rows.items():
+            g = g / len(examples)
+            m[row] = beta1 * m[row] + (1 - beta1) * g
+            v[row] = beta2 * v[row] + (1 - beta2) * g * g
+            tables[name][row] -= step_size * m[row] / (np.sqrt(v[row]) + eps)
+    return loss
+
+
+def huffman_word2vec(counts):
+    """word2vec C's CreateBinaryTree, written from its description: two queues (leaves
+    from the rarest, inner nodes in creation order), a leaf taken only when strictly
+    smaller; the second node taken is branch 1. Returns per word (codes, points), root
+    first, inner nodes numbered by creation."""
+    n = len(counts)
+    weight = list(counts) + [None] * (n - 1)
+    parent, bit = {}, {}
+    leaves = list(range(n - 1, -1, -1))      # rarest first
+    inner = []
+    for a in range(n - 1):
+        taken = []
+        for _ in range(2):
+            if leaves and (not inner or weight[leaves[0]] < weight[inner[0]]):
+                taken.append(leaves.pop(0))
+            else:
+                taken.append(inner.pop(0))
+        weight[n + a] = weight[taken[0]] + weight[taken[1]]
+        inner.append(n + a)
+        for b, node in enumerate(taken):
+            parent[node], bit[node] = n + a, b
+    paths = []
+    for word in range(n):
+        codes, points, node = [], [], word
+        while node != 2 * n - 2:
+            codes.append(bit[node])
+            points.append(parent[node] - n)
+            node = parent[node]
+        paths.append((codes[::-1], points[::-1]))
+    return paths
+
+
+def hs_outputs(paths, word):
+    """Hierarchical softmax's outputs of a target: its path's nodes, label 1 - code."""
+    codes, points = paths[word]
+    return [("hs", p, 1 - c) for c, p in zip(codes, points)]
+
+
+def train_sentence_hs(W_in, W_hs, sentence, window, lr, paths, sg):
+    """word2vec's loops over one sentence with hierarchical softmax only, full windows, no
+    subsampling (nothing random), SGD at a constant rate; float64, in place."""
+    tables = {"in": W_in, "hs": W_hs}
+    loss = 0.0
+    for i, centre in enumerate(sentence):
+        context = [sentence[j] for j in range(max(0, i - window), min(len(sentence), i + window + 1))
+                   if j != i]
+        if not context:
+            continue
+        if sg:
+            for word in context:
+                loss += example_sgd(tables, [[word]], hs_outputs(paths, centre), lr)
+        else:
+            loss += example_sgd(tables, [context], hs_outputs(paths, centre), lr)
+    return loss

@@ -158,3 +158,81 @@ def test_debug_build_stops_at_an_out_of_range_row():
     worker = _kernels.Worker(arrays, 1, 0)
     with pytest.raises(IndexError, match="row 99"):
         _kernels.train_chunk(arrays, worker, 0, 1, 0.1, 0.1)
+
+
+# ---------------------------------------------------- the general step: every model's shape
+def random_tables(seed, vocab=12, dim=16, scale=0.5):
+    rng = np.random.default_rng(seed)
+    return {"in": rng.normal(0, scale, (vocab, dim)).astype(np.float32),
+            "out": rng.normal(0, scale, (vocab, dim)).astype(np.float32),
+            "hs": rng.normal(0, scale, (vocab - 1, dim)).astype(np.float32)}
+
+
+# (groups, outputs): one group = CBOW or a skip-gram pair; several groups = skip-gram's
+# context words sharing the centre's outputs; "hs" outputs = a Huffman path
+EXAMPLES = {
+    "cbow-ns": ([[1, 2, 4, 5]], [("out", 3, 1), ("out", 7, 0), ("out", 8, 0)]),
+    "sg-pair-ns": ([[4]], [("out", 3, 1), ("out", 9, 0), ("out", 9, 0)]),
+    "sg-shared-ns": ([[1], [2], [2], [5]], [("out", 3, 1), ("out", 0, 0), ("out", 11, 0)]),
+    "cbow-hs": ([[1, 2, 6]], [("hs", 10, 1), ("hs", 4, 0), ("hs", 7, 1)]),
+    "sg-pair-hs": ([[6]], [("hs", 10, 0), ("hs", 2, 1)]),
+    "sg-shared-hs": ([[1], [6], [8]], [("hs", 10, 0), ("hs", 2, 1), ("hs", 5, 0)]),
+    "cbow-both": ([[1, 2, 6]], [("out", 3, 1), ("out", 7, 0), ("hs", 10, 1), ("hs", 4, 0)]),
+    "sg-shared-both": ([[1], [6]], [("out", 3, 1), ("out", 7, 0), ("hs", 10, 1), ("hs", 4, 0)]),
+}
+
+
+@pytest.mark.parametrize("mean_inputs", [True, False])
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_sgd_step_of_every_model_matches_reference(name, mean_inputs):
+    from reference import example_sgd
+    groups, outputs = EXAMPLES[name]
+    tables = random_tables(11)
+    ref = {k: v.astype(np.float64) for k, v in tables.items()}
+    loss = _kernels.py_train_example(tables, groups, outputs, 0.1, "sgd",
+                                     mean_inputs=mean_inputs)
+    ref_loss = example_sgd(ref, groups, outputs, 0.1, mean_inputs)
+    assert loss == pytest.approx(ref_loss, rel=RTOL)
+    for k in tables:
+        np.testing.assert_allclose(tables[k], ref[k], rtol=RTOL, atol=ATOL, err_msg=k)
+    # tables the example did not use are untouched, bit for bit
+    used = {t for t, _, _ in outputs}
+    for k in {"out", "hs"} - used:
+        np.testing.assert_array_equal(tables[k], random_tables(11)[k])
+
+
+@pytest.mark.parametrize("step", [1, 5])
+@pytest.mark.parametrize("names", [("cbow-ns", "cbow-hs", "cbow-both"),
+                                   ("sg-pair-ns", "sg-shared-ns", "sg-pair-hs"),
+                                   ("sg-shared-hs", "sg-shared-both")])
+def test_adam_minibatch_of_every_model_matches_reference(names, step):
+    from reference import example_adam
+    examples = [EXAMPLES[n] for n in names]
+    tables = random_tables(12)
+    rng = np.random.default_rng(13)
+    moments = {k: (rng.normal(0, 0.01, v.shape).astype(np.float32),
+                   np.abs(rng.normal(0, 0.001, v.shape)).astype(np.float32))
+               for k, v in tables.items()}
+    before = {k: (m.copy(), v.copy()) for k, (m, v) in moments.items()}
+    ref = {k: v.astype(np.float64) for k, v in tables.items()}
+    ref_moments = {k: (m.astype(np.float64), v.astype(np.float64)) for k, (m, v) in moments.items()}
+    loss = _kernels.py_adam_minibatch(tables, moments, examples, 0.01, step)
+    ref_loss = example_adam(ref, ref_moments, examples, 0.01, step)
+    assert loss == pytest.approx(ref_loss, rel=RTOL)
+    for k in tables:
+        np.testing.assert_allclose(tables[k], ref[k], rtol=RTOL, atol=ATOL, err_msg=k)
+        np.testing.assert_allclose(moments[k][0], ref_moments[k][0], rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(moments[k][1], ref_moments[k][1], rtol=RTOL, atol=1e-9)
+    # lazy: the moments of rows no example touched keep their values exactly
+    touched = {t: {r for _, outs in examples for tt, r, _ in outs if tt == t} for t in ("out", "hs")}
+    for t, rows in touched.items():
+        untouched = sorted(set(range(len(tables[t]))) - rows)
+        np.testing.assert_array_equal(moments[t][0][untouched], before[t][0][untouched])
+
+
+def test_step_twins_reject_out_of_range_rows():
+    tables = random_tables(14)
+    with pytest.raises(IndexError):
+        _kernels.py_train_example(tables, [[12]], [("out", 1, 1)], 0.1)
+    with pytest.raises(IndexError):
+        _kernels.py_train_example(tables, [[1]], [("hs", 11, 1)], 0.1)    # 11 inner nodes: 0..10

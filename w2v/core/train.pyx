@@ -501,8 +501,10 @@ def build_alias_table(weights):
 
 
 def build_huffman_tree(counts):
-    """word2vec C's Huffman tree over words sorted by descending count (CreateBinaryTree):
-    the same codes and inner nodes for the same counts, ties included.
+    """word2vec C's Huffman tree of the words' counts (CreateBinaryTree): the same codes
+    and inner nodes for the same counts, ties included. word2vec builds it over words
+    sorted by descending count, as a fresh vocabulary is; other orders (a vocabulary grown
+    by build_vocab(update=True), pretrained words) are sorted first, stably.
 
     Two queues, the leaves from the rarest up and the inner nodes in creation order; each
     merge takes the smaller head, a leaf only when it is strictly smaller. The first node
@@ -512,12 +514,33 @@ def build_huffman_tree(counts):
     Returns (code_starts int64[n + 1], codes uint8[], points int32[]): word i's path is
     codes/points[code_starts[i]:code_starts[i + 1]], root first.
     """
-    cdef const int64_t[::1] leaf = np.ascontiguousarray(counts, dtype=np.int64)
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    if counts.ndim != 1 or len(counts) < 2:
+        raise ValueError(f"a Huffman tree needs at least 2 words, got {counts.size}")
+    if np.any(counts < 0):
+        raise ValueError("counts must be >= 0")
+    if np.any(np.diff(counts) > 0):
+        order = np.argsort(-counts, kind="stable")
+        return _reorder_paths(_huffman_of_sorted(counts[order]), order)
+    return _huffman_of_sorted(counts)
+
+
+def _reorder_paths(paths, order):
+    """Paths built for words in `order` (sorted), given back in word id order."""
+    starts, codes, points = paths
+    lengths = np.empty(len(order), dtype=np.int64)
+    lengths[order] = np.diff(starts)
+    new_starts = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_starts[1:])
+    source = np.empty(len(order), dtype=np.int64)
+    source[order] = starts[:-1]
+    gather = np.repeat(source - new_starts[:-1], lengths) + np.arange(new_starts[-1])
+    return new_starts, codes[gather], points[gather]
+
+
+def _huffman_of_sorted(counts):
+    cdef const int64_t[::1] leaf = counts
     cdef int64_t n = leaf.shape[0], a, b, pos1, pos2, min1, min2, length, total = 0
-    if n < 2:
-        raise ValueError(f"a Huffman tree needs at least 2 words, got {n}")
-    if np.any(np.asarray(leaf) < 0) or np.any(np.diff(np.asarray(leaf)) > 0):
-        raise ValueError("counts must be >= 0 and sorted in descending order")
     weight_array = np.empty(2 * n - 1, dtype=np.int64)
     parent_array = np.empty(2 * n - 1, dtype=np.int64)
     branch_array = np.zeros(2 * n - 1, dtype=np.uint8)
