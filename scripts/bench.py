@@ -1,10 +1,19 @@
 #!/usr/bin/env python
 """Side-by-side benchmark: w2v (adam, sgd) and the peers that are installed, same corpus,
-same settings (CBOW, 100 dims, window 5, 5 negatives, sample 1e-3, min_count 5, 5 epochs).
+same model and settings (100 dims, window 5, sample 1e-3, min_count 5, 5 epochs; 5
+negatives, or hierarchical softmax with --model *-hs).
 
     python scripts/bench.py                          # text8like from ../shared/data, all tools found
     python scripts/bench.py --tools w2v-adam w2v-sgd --repeats 3
-    python scripts/bench.py --word2vec-bin ~/word2vec/bin/word2vec
+    python scripts/bench.py --model sg --word2vec-bin ~/word2vec/bin/word2vec
+    python scripts/bench.py --model sg --tools w2v-sgd w2v-sgd:shared_negatives=false gensim-file
+
+--model: cbow (default), sg (skip-gram), cbow-hs, sg-hs (hierarchical softmax, no
+negatives). Every peer runs the same model: gensim sg=1 / hs=1 negative=0, fastText
+skipgram / loss hs (minn=maxn=0: no subwords), word2vec C -cbow 0 / -hs 1 -negative 0;
+each keeps its own learning rate for the model (gensim and word2vec C: alpha 0.025 for
+skip-gram, 0.025 / 0.05 for CBOW; fastText: lr 0.05), as their users get it. A w2v tool
+may carry Config fields: w2v-sgd:alpha=0.05,shared_negatives=false.
 
 Peers come from `pip install .[bench]` (gensim, fasttext); word2vec C only when its
 binary is given. Every run is a fresh subprocess (so peak RSS is its own); runs
@@ -30,6 +39,18 @@ from w2v.io import atomic_write
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
 TOOLS = ("w2v-adam", "w2v-sgd", "gensim", "gensim-file", "fasttext", "word2vec-c")
+MODELS = {"cbow": {"sg": False, "hs": False}, "sg": {"sg": True, "hs": False},
+          "cbow-hs": {"sg": False, "hs": True}, "sg-hs": {"sg": True, "hs": True}}
+
+
+def parse_tool(text: str) -> str:
+    """Check a TOOL[:key=value,...] argument (options only for w2v tools)."""
+    tool, options = tool_options(text)
+    if tool not in TOOLS:
+        raise argparse.ArgumentTypeError(f"unknown tool {tool!r}: one of {', '.join(TOOLS)}")
+    if options and not tool.startswith("w2v-"):
+        raise argparse.ArgumentTypeError(f"{text!r}: only w2v tools take key=value options")
+    return text
 
 
 def peak_rss_mb(pid="self") -> float:
@@ -94,10 +115,26 @@ def prepare_corpus(path: str, work: str) -> dict:
 
 
 # ------------------------------------------------------------------ one tool, one run
-def run_w2v(optimizer, corpus, args):
+def tool_options(text: str):
+    tool, _, rest = text.partition(":")
+    options = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return tool, options
+
+
+def run_w2v(optimizer, corpus, args, options):
     from w2v import Word2Vec
+    model_params = MODELS[args.model]
+    params = dict(sg=model_params["sg"], hs=model_params["hs"],
+                  negative=0 if model_params["hs"] else 5)
+    params.update(options)
     started = time.perf_counter()
-    model = Word2Vec(optimizer=optimizer, workers=args.workers, epochs=args.epochs)
+    model = Word2Vec(optimizer=optimizer, workers=args.workers, epochs=args.epochs, **params)
     model.build_vocab(corpus["plain"])
     vocab_s = time.perf_counter() - started
     model.train(progress=False)
@@ -112,8 +149,9 @@ def _gensim_vectors(model):
 def run_gensim(corpus, args, corpus_file):
     from gensim.models import Word2Vec as GensimWord2Vec
     from gensim.models.word2vec import Text8Corpus
-    params = dict(sg=0, vector_size=100, window=5, negative=5, hs=0, sample=1e-3, min_count=5,
-                  workers=args.workers, epochs=args.epochs)
+    sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
+    params = dict(sg=int(sg), vector_size=100, window=5, negative=0 if hs else 5, hs=int(hs),
+                  sample=1e-3, min_count=5, workers=args.workers, epochs=args.epochs)
     model = GensimWord2Vec(**params)
     # What a gensim user streams a text8-style file with: 10,000-word sentences.
     sentences = Text8Corpus(corpus["plain"], max_sentence_length=10000)
@@ -137,7 +175,9 @@ def run_fasttext(corpus, args):
     import numpy as np
     from w2v import WordVectors
     started = time.perf_counter()
-    model = fasttext.train_unsupervised(corpus["plain"], model="cbow", dim=100, ws=5, neg=5,
+    sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
+    model = fasttext.train_unsupervised(corpus["plain"], model="skipgram" if sg else "cbow",
+                                        dim=100, ws=5, neg=5, loss="hs" if hs else "ns",
                                         t=1e-3, minCount=5, epoch=args.epochs, minn=0, maxn=0,
                                         thread=args.workers, verbose=0)
     total = time.perf_counter() - started
@@ -151,11 +191,14 @@ def run_word2vec_c(corpus, args, work):
     from w2v.io import load_word2vec_format
     out = os.path.join(work, "word2vec-c.bin")
     started = time.perf_counter()
-    process = subprocess.Popen([args.word2vec_bin, "-train", corpus["plain"], "-output", out, "-cbow", "1",
-                    "-size", "100", "-window", "5", "-negative", "5", "-hs", "0", "-sample",
-                    "1e-3", "-threads", str(args.workers), "-binary", "1", "-iter",
-                    str(args.epochs), "-min-count", "5", "-alpha", "0.05"],
-                   stdout=subprocess.DEVNULL)
+    sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
+    process = subprocess.Popen([args.word2vec_bin, "-train", corpus["plain"], "-output", out,
+                                "-cbow", "0" if sg else "1", "-size", "100", "-window", "5",
+                                "-negative", "0" if hs else "5", "-hs", "1" if hs else "0",
+                                "-sample", "1e-3", "-threads", str(args.workers), "-binary", "1",
+                                "-iter", str(args.epochs), "-min-count", "5",
+                                "-alpha", "0.025" if sg else "0.05"],
+                               stdout=subprocess.DEVNULL)
     rss = 0.0
     while process.poll() is None:          # its own peak memory, read while it runs
         rss = max(rss, peak_rss_mb(process.pid))
@@ -170,8 +213,10 @@ def run_word2vec_c(corpus, args, work):
 
 def child(tool, args):
     corpus = json.loads(args.corpus_info)
+    name = tool
+    tool, options = tool_options(tool)
     if tool.startswith("w2v-"):
-        wv, vocab_s, train_s = run_w2v(tool[4:], corpus, args)
+        wv, vocab_s, train_s = run_w2v(tool[4:], corpus, args, options)
     elif tool in ("gensim", "gensim-file"):
         wv, vocab_s, train_s = run_gensim(corpus, args, corpus_file=tool == "gensim-file")
     elif tool == "fasttext":
@@ -179,7 +224,7 @@ def child(tool, args):
     else:
         wv, vocab_s, train_s = run_word2vec_c(corpus, args, args.work)
     rss = args.word2vec_rss if tool == "word2vec-c" else peak_rss_mb()
-    result = {"tool": tool, "vocab_s": vocab_s, "train_s": train_s, "peak_rss_mb": rss,
+    result = {"tool": name, "vocab_s": vocab_s, "train_s": train_s, "peak_rss_mb": rss,
               "words_per_s": corpus["tokens"] * args.epochs / train_s, "vocab_size": len(wv)}
     from w2v.evaluation import evaluate_analogies, evaluate_word_pairs
     if os.path.exists(args.analogies):
@@ -191,6 +236,7 @@ def child(tool, args):
 
 # ------------------------------------------------------------------------- driver
 def available(tool, args) -> bool:
+    tool = tool.partition(":")[0]
     if tool.startswith("w2v-"):
         return True
     if tool == "word2vec-c":
@@ -212,8 +258,9 @@ def table(results, tools, args, corpus) -> str:
         values = [r[key] for r in results if r["tool"] == tool and r.get(key) is not None]
         return statistics.median(values) if values else None
 
-    base = median("gensim", "words_per_s")
-    rows = ["| tool | vocab s | train s | words/s | vs gensim | peak RSS MB | analogy % | WS353 |",
+    reference = "gensim-file" if median("gensim-file", "words_per_s") else "gensim"
+    base = median(reference, "words_per_s")
+    rows = [f"| tool | vocab s | train s | words/s | vs {reference} | peak RSS MB | analogy % | WS353 |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for tool in tools:
         wps = median(tool, "words_per_s")
@@ -225,7 +272,8 @@ def table(results, tools, args, corpus) -> str:
             fmt(median(tool, "ws353"), ".3f")))
     n = max(sum(r["tool"] == t for r in results) for t in tools)
     rows.append("")
-    rows.append(f"{os.path.basename(corpus['plain'])}: {corpus['tokens']:,} words; {args.epochs} "
+    rows.append(f"{os.path.basename(corpus['plain'])}: {corpus['tokens']:,} words; model "
+                f"{args.model}; {args.epochs} "
                 f"epochs; {args.workers} threads; medians of {n} run(s) each; "
                 f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
                 f"python {platform.python_version()}.")
@@ -236,8 +284,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--corpus", default=os.path.join(DATA, "text8like.xz"))
-    parser.add_argument("--tools", nargs="*", default=None, choices=TOOLS,
-                        help="default: every tool that is installed")
+    parser.add_argument("--tools", nargs="*", default=None, type=parse_tool,
+                        help=f"any of {', '.join(TOOLS)}, w2v ones with :key=value options; "
+                             f"default: every tool that is installed")
+    parser.add_argument("--model", choices=tuple(MODELS), default="cbow",
+                        help="the model every tool trains")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=5)
@@ -267,7 +318,8 @@ def main():
         for tool in order:
             command = [sys.executable, os.path.abspath(__file__), "--child", tool,
                        "--corpus-info", json.dumps(corpus), "--workers", str(args.workers),
-                       "--epochs", str(args.epochs), "--analogies", args.analogies,
+                       "--epochs", str(args.epochs), "--model", args.model,
+                       "--analogies", args.analogies,
                        "--pairs", args.pairs, "--work", args.work]
             if args.word2vec_bin:
                 command += ["--word2vec-bin", args.word2vec_bin]

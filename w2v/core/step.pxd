@@ -28,8 +28,6 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
     cdef int start
     cdef real dscore
     cdef real* out_row
-    cdef real* hidden
-    cdef real* hidden_grad
     cdef ExampleLoss loss
     loss.excess = 0
     loss.linear = 0
@@ -45,13 +43,15 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
             axpy(dscore, out_row, w.hidden_grad, dim)        # before the row moves
             update_output_row(m, w, w.out_tables[o], w.out_rows[o], dscore, w.hidden, lr)
         else:
+            # the scores first: independent dot products the CPU overlaps
+            for g in range(n_groups):
+                w.scores[g] = dot(w.hidden + g * dim, out_row, dim)
+            for g in range(n_groups):
+                w.scores[g] = output_dscore(w.scores[g], w.out_labels[o], &loss)
             memset(w.out_delta, 0, dim * sizeof(real))
             for g in range(n_groups):
-                hidden = w.hidden + g * dim
-                hidden_grad = w.hidden_grad + g * dim
-                dscore = output_dscore(dot(hidden, out_row, dim), w.out_labels[o], &loss)
-                axpy(dscore, out_row, hidden_grad, dim)
-                axpy(dscore, hidden, w.out_delta, dim)
+                axpy(w.scores[g], out_row, w.hidden_grad + g * dim, dim)
+                axpy(w.scores[g], w.hidden + g * dim, w.out_delta, dim)
             update_output_row(m, w, w.out_tables[o], w.out_rows[o], 1, w.out_delta, lr)
     start = 0
     for g in range(n_groups):

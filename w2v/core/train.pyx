@@ -372,11 +372,12 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
     w.hidden = <real*>calloc(w.max_groups * m.dim, sizeof(real))
     w.hidden_grad = <real*>calloc(w.max_groups * m.dim, sizeof(real))
     w.out_delta = <real*>calloc(m.dim, sizeof(real))
+    w.scores = <real*>calloc(w.max_groups, sizeof(real))
     w.out_rows = <int32_t*>malloc(w.max_outputs * sizeof(int32_t))
     w.out_tables = <uint8_t*>malloc(w.max_outputs * sizeof(uint8_t))
     w.out_labels = <uint8_t*>malloc(w.max_outputs * sizeof(uint8_t))
     if (w.sentence == NULL or w.input_rows == NULL or w.group_ends == NULL or w.hidden == NULL
-            or w.hidden_grad == NULL or w.out_delta == NULL or w.out_rows == NULL
+            or w.hidden_grad == NULL or w.out_delta == NULL or w.scores == NULL or w.out_rows == NULL
             or w.out_tables == NULL or w.out_labels == NULL):
         raise MemoryError()
     if m.optimizer == OPT_ADAM:
@@ -402,6 +403,7 @@ cdef void free_scratch(WorkerScratch* w) noexcept:
     free(w.hidden)
     free(w.hidden_grad)
     free(w.out_delta)
+    free(w.scores)
     free(w.out_rows)
     free(w.out_tables)
     free(w.out_labels)
@@ -528,13 +530,14 @@ def build_huffman_tree(counts):
 def _reorder_paths(paths, order):
     """Paths built for words in `order` (sorted), given back in word id order."""
     starts, codes, points = paths
-    lengths = np.empty(len(order), dtype=np.int64)
+    n = len(order)                  # (no negative indices: this module has wraparound off)
+    lengths = np.empty(n, dtype=np.int64)
     lengths[order] = np.diff(starts)
-    new_starts = np.zeros(len(order) + 1, dtype=np.int64)
+    new_starts = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_starts[1:])
-    source = np.empty(len(order), dtype=np.int64)
-    source[order] = starts[:-1]
-    gather = np.repeat(source - new_starts[:-1], lengths) + np.arange(new_starts[-1])
+    source = np.empty(n, dtype=np.int64)
+    source[order] = starts[:n]
+    gather = np.repeat(source - new_starts[:n], lengths) + np.arange(new_starts[n])
     return new_starts, codes[gather], points[gather]
 
 
@@ -636,11 +639,13 @@ cdef class _Example:
         s.hidden = <real*>calloc(n_groups * self.m.dim, sizeof(real))
         s.hidden_grad = <real*>calloc(n_groups * self.m.dim, sizeof(real))
         s.out_delta = <real*>calloc(self.m.dim, sizeof(real))
+        s.scores = <real*>calloc(n_groups, sizeof(real))
         s.out_rows = <int32_t*>malloc(max(n_outputs, 1) * sizeof(int32_t))
         s.out_tables = <uint8_t*>malloc(max(n_outputs, 1) * sizeof(uint8_t))
         s.out_labels = <uint8_t*>malloc(max(n_outputs, 1) * sizeof(uint8_t))
         if (s.input_rows == NULL or s.group_ends == NULL or s.hidden == NULL
-                or s.hidden_grad == NULL or s.out_delta == NULL or s.out_rows == NULL
+                or s.hidden_grad == NULL or s.out_delta == NULL or s.scores == NULL
+                or s.out_rows == NULL
                 or s.out_tables == NULL or s.out_labels == NULL):
             raise MemoryError()
         for t in range(N_TABLES):
