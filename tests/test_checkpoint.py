@@ -52,8 +52,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def assert_same_model(a, b):
     assert a.index_to_key == b.index_to_key
-    np.testing.assert_array_equal(a.W_in, b.W_in)
-    np.testing.assert_array_equal(a.W_out, b.W_out)
+    assert a.tables().keys() == b.tables().keys()
+    for name, table in a.tables().items():
+        np.testing.assert_array_equal(table, b.tables()[name])
     for m, n in zip(a.adam_moments() or (), b.adam_moments() or ()):
         np.testing.assert_array_equal(m, n)
     assert a.adam_step == b.adam_step and a.train_runs == b.train_runs
@@ -90,13 +91,17 @@ def resume_from(copy, tmp_path, corpus, **overrides):
 
 
 # --------------------------------------------------------------- resuming in process
+@pytest.mark.parametrize("model", [{}, {"sg": True, "hs": True}, {"hs": True, "negative": 0},
+                                   {"sg": True, "shared_negatives": True}])
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_resuming_any_epoch_checkpoint_ends_bit_identical(toy_corpus, tmp_path, monkeypatch, optimizer):
-    plain = Word2Vec(toy_corpus, optimizer=optimizer, workers=1, seed=4, epochs=3, progress=False)
+def test_resuming_any_epoch_checkpoint_ends_bit_identical(toy_corpus, tmp_path, monkeypatch,
+                                                          optimizer, model):
+    plain = Word2Vec(toy_corpus, optimizer=optimizer, workers=1, seed=4, epochs=3,
+                     progress=False, **model)
     kept = Kept(tmp_path)
     keep_every_checkpoint(monkeypatch, kept)
     checkpointed = Word2Vec(toy_corpus, optimizer=optimizer, workers=1, seed=4, epochs=3,
-                            progress=False, checkpoint_dir=tmp_path / "ck")
+                            progress=False, checkpoint_dir=tmp_path / "ck", **model)
     assert_same_model(plain, checkpointed)               # checkpointing changes nothing
     assert [position for _, position in kept] == [(0, 0), (1, 0), (2, 0), (3, 0)]
     for copy, _ in kept[:3]:

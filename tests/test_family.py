@@ -161,3 +161,38 @@ def test_gensim_style_flags_and_errors():
         Config(negative=0)
     with pytest.raises(ValueError, match="at least 2 words"):
         Word2Vec([["a", "a"]], min_count=1, hs=True, progress=False)
+
+
+# ------------------------------------------------------- every feature with every model
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_frozen_pretrained_rows_stay_while_the_output_tables_learn(toy_corpus, optimizer):
+    source = Word2Vec(toy_corpus, workers=1, epochs=1, progress=False)
+    model = Word2Vec.from_pretrained(source, freeze=True, sg=True, hs=True, workers=1,
+                                     optimizer=optimizer, epochs=1)
+    before = model.W_in.copy()
+    model.train(toy_corpus, progress=False)
+    np.testing.assert_array_equal(model.W_in, before)
+    assert np.any(model.W_hs) and np.any(model.W_out)
+
+
+@pytest.mark.parametrize("model", ["sg-both", "cbow-hs"])
+def test_padding_row_and_max_norm_hold_for_every_model(toy_corpus, model):
+    trained = Word2Vec(toy_corpus, workers=1, epochs=1, padding_idx=3, max_norm=0.5,
+                       progress=False, **MODELS[model])
+    assert not np.any(trained.W_in[3])
+    # renormalised on every lookup; the last update may push a row past by one step only
+    assert np.linalg.norm(trained.W_in, axis=1).max() < 0.55
+
+
+def test_the_command_line_trains_skip_gram_with_hierarchical_softmax(toy_corpus, tmp_path):
+    from w2v.cli import main
+    out = tmp_path / "sg.npz"
+    assert main(["train", toy_corpus, "-o", str(out), "--sg", "--hs", "--negative", "0",
+                 "--epochs", "2", "--workers", "1", "--quiet"]) == 0
+    model = Word2Vec.load(out)
+    assert model.config.sg and model.config.hs and model.W_out is None
+    assert model.analogy("man", "king", "woman")[0][0] == "queen"
+    vectors = tmp_path / "sg.bin"
+    assert main(["export", str(out), "--format", "word2vec-bin", "-o", str(vectors)]) == 0
+    from w2v import load_vectors
+    np.testing.assert_array_equal(load_vectors(vectors).vectors, model.W_in)
