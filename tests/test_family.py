@@ -196,3 +196,14 @@ def test_the_command_line_trains_skip_gram_with_hierarchical_softmax(toy_corpus,
     assert main(["export", str(out), "--format", "word2vec-bin", "-o", str(vectors)]) == 0
     from w2v import load_vectors
     np.testing.assert_array_equal(load_vectors(vectors).vectors, model.W_in)
+
+
+def test_learning_rate_defaults_follow_the_model():
+    from w2v.config import MODEL_DEFAULTS
+    cbow, sg = Config(), Config(sg=True)
+    assert (cbow.alpha, sg.alpha) == (MODEL_DEFAULTS["alpha"][False], MODEL_DEFAULTS["alpha"][True])
+    assert cbow.alpha != sg.alpha
+    assert cbow.replace(sg=True).alpha == sg.alpha          # still the model's default
+    assert Config(alpha=0.1).replace(sg=True).alpha == 0.1  # chosen: kept
+    saved = Config.from_dict(sg.to_dict())                  # saved with the model: concrete
+    assert saved == sg and saved.to_dict()["alpha"] == sg.alpha

@@ -11,7 +11,7 @@ import time
 import typing
 from typing import List, Optional
 
-from w2v.config import Config
+from w2v.config import MODEL_DEFAULTS, Config
 
 PROBE_WORDS = ("king", "france", "computer", "city", "good", "dog", "music")
 
@@ -27,6 +27,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(Config):
         kind = hints[f.name]
         default = "all cores" if f.name == "workers" else f.default
+        if f.name in MODEL_DEFAULTS:
+            default = ", ".join(f"{v} for {'skip-gram' if sg else 'CBOW'}"
+                                for sg, v in MODEL_DEFAULTS[f.name].items())
         help_text = f"{f.metadata.get('help', '')} (default: {default})"
         if kind is bool:
             group.add_argument(_flag(f.name), dest=f.name, default=None,

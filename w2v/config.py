@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 OPTIMIZERS = ("adam", "sgd")
+# Defaults that depend on the model, {field: {sg: value}}: a field left at None takes the
+# value for its model (and a config made from it by replace(sg=...) takes the new model's).
+# Chosen on text8like (5 epochs, 2 threads; README "Choosing the defaults"): CBOW sgd
+# alpha 0.075 (34.7% / 0.659 over 3 seeds, against 33.9% / 0.627 at 0.05); skip-gram sgd
+# alpha 0.05 (39.6% / 0.687 against 37.3% / 0.661 at 0.025 and 37.2% / 0.680 at 0.075).
+MODEL_DEFAULTS = {"alpha": {False: 0.075, True: 0.05}, "lr": {False: 0.01, True: 0.01}}
 ENCODING_ERRORS = ("strict", "replace", "ignore")
 
 
@@ -87,14 +93,15 @@ class Config:
     # Optimisation
     optimizer: str = _param("adam", "\"adam\": lazy (sparse) Adam; \"sgd\": word2vec's SGD")
     epochs: int = _param(5, "passes over the corpus")
-    lr: float = _param(0.01, "adam: learning rate at the start, decayed linearly to min_lr")
+    lr: Optional[float] = _param(None, "adam: learning rate at the start, decayed linearly to "
+                                       "min_lr")
     min_lr: float = _param(0.0001, "adam: learning rate at the end of training")
     beta1: float = _param(0.9, "adam: decay of the first moment")
     beta2: float = _param(0.999, "adam: decay of the second moment")
     eps: float = _param(1e-8, "adam: added to the root of the second moment")
     batch_words: int = _param(1000, "adam: windows per optimizer step (gradients averaged per row)")
-    alpha: float = _param(0.075, "sgd: learning rate at the start, decayed linearly to "
-                                 "min_alpha (word2vec's CBOW: 0.05)")
+    alpha: Optional[float] = _param(None, "sgd: learning rate at the start, decayed linearly to "
+                                          "min_alpha (word2vec's: 0.05 CBOW, 0.025 skip-gram)")
     min_alpha: float = _param(0.0001, "sgd: learning rate at the end of training")
 
     # Execution
@@ -109,6 +116,12 @@ class Config:
                                                 "this keeps one copy of the arrays in memory")
 
     def __post_init__(self):
+        # fields left to the model's default (see MODEL_DEFAULTS), remembered so that
+        # replace(sg=...) gives the other model its own default
+        self._by_model = tuple(name for name in MODEL_DEFAULTS if getattr(self, name) is None)
+        for name in self._by_model:
+            sg = self.sg if isinstance(self.sg, bool) else bool(self.sg)
+            setattr(self, name, MODEL_DEFAULTS[name][sg])
         # gensim's recipes pass sg=1, hs=0, cbow_mean=1: 0 and 1 mean False and True
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -213,6 +226,8 @@ class Config:
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise TypeError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
+        for name in self._by_model:            # still the model's default, whichever model
+            changes.setdefault(name, None)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
