@@ -236,3 +236,26 @@ def test_step_twins_reject_out_of_range_rows():
         _kernels.py_train_example(tables, [[12]], [("out", 1, 1)], 0.1)
     with pytest.raises(IndexError):
         _kernels.py_train_example(tables, [[1]], [("hs", 11, 1)], 0.1)    # 11 inner nodes: 0..10
+
+
+def test_tables_may_be_strided_views_of_one_interleaved_array():
+    # each row's parameters and Adam moments side by side: the core follows the row stride
+    from reference import example_adam
+    examples = [EXAMPLES["cbow-both"], EXAMPLES["sg-shared-ns"]]
+    plain = random_tables(15)
+    rng = np.random.default_rng(16)
+    moments = {k: (rng.normal(0, 0.01, v.shape).astype(np.float32),
+                   np.abs(rng.normal(0, 0.001, v.shape)).astype(np.float32))
+               for k, v in plain.items()}
+    blocks = {k: np.stack([plain[k], *moments[k]], axis=1) for k in plain}   # rows x 3 x dim
+    tables = {k: b[:, 0] for k, b in blocks.items()}
+    views = {k: (b[:, 1], b[:, 2]) for k, b in blocks.items()}
+    ref = {k: v.astype(np.float64) for k, v in plain.items()}
+    ref_moments = {k: (m.astype(np.float64), v.astype(np.float64)) for k, (m, v) in moments.items()}
+    loss = _kernels.py_adam_minibatch(tables, views, examples, 0.01, 3)
+    assert loss == pytest.approx(example_adam(ref, ref_moments, examples, 0.01, 3), rel=RTOL)
+    for k in plain:
+        np.testing.assert_allclose(blocks[k][:, 0], ref[k], rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(blocks[k][:, 1], ref_moments[k][0], rtol=RTOL, atol=ATOL)
+    with pytest.raises(ValueError, match="row stride"):
+        _kernels.py_adam_minibatch(tables, {k: moments[k] for k in plain}, examples, 0.01, 3)

@@ -8,8 +8,8 @@
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
-from w2v.core.structs cimport IN_TABLE, ModelArrays, WorkerScratch, real
-from w2v.core.vector_math cimport renorm_row
+from w2v.core.structs cimport IN_TABLE, ModelArrays, Table, WorkerScratch, real
+from w2v.core.vector_math cimport renorm_row, row_of
 
 
 cdef inline void add_input_word(const ModelArrays* m, WorkerScratch* w, int32_t word) noexcept nogil:
@@ -45,15 +45,15 @@ cdef inline void hidden_of_group(const ModelArrays* m, const int32_t* rows, int 
     renormalised in place, as torch.nn.functional.embedding does on lookup."""
     cdef int j, i, dim = m.dim
     cdef const real* row
-    cdef real* w_in = m.tables[IN_TABLE].w
+    cdef const Table* w_in = &m.tables[IN_TABLE]
     if m.max_norm > 0:
         for j in range(n_rows):
-            renorm_row(w_in + <int64_t>rows[j] * dim, dim, m.max_norm, m.norm_type)
-    row = w_in + <int64_t>rows[0] * dim
+            renorm_row(row_of(w_in, rows[j]), dim, m.max_norm, m.norm_type)
+    row = row_of(w_in, rows[0])
     for i in range(dim):
         hidden[i] = row[i]
     for j in range(1, n_rows):
-        row = w_in + <int64_t>rows[j] * dim
+        row = row_of(w_in, rows[j])
         for i in range(dim):
             hidden[i] += row[i]
     if m.mean_inputs and n_rows > 1:

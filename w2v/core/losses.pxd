@@ -16,7 +16,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from w2v.core._random cimport next_u64
 from w2v.core.structs cimport (HS_TABLE, NS_TABLE, W2V_DEBUG_CHECKS, AliasEntry, ExampleLoss,
                                ModelArrays, WorkerScratch, real)
-from w2v.core.vector_math cimport prefetch_row
+from w2v.core.vector_math cimport prefetch_row, row_of
 
 
 cdef inline real output_dscore(real score, bint positive, ExampleLoss* loss) noexcept nogil:
@@ -63,7 +63,7 @@ cdef inline void add_output(const ModelArrays* m, WorkerScratch* w, int32_t row,
     w.out_labels[n] = label
     w.n_outputs = n + 1
     # a random row, likely not in cache: start loading it while the rest is assembled
-    prefetch_row(m.tables[table].w + <int64_t>row * m.dim, m.dim)
+    prefetch_row(row_of(&m.tables[table], row), m.dim)
 
 
 cdef inline int add_target(const ModelArrays* m, WorkerScratch* w, int32_t target) noexcept nogil:

@@ -14,7 +14,7 @@ from libc.string cimport memset
 
 from w2v.core.structs cimport (IN_TABLE, N_TABLES, OPT_SGD, ModelArrays, SparseGrad, Table,
                                WorkerScratch, real)
-from w2v.core.vector_math cimport axpy, prefetch_row
+from w2v.core.vector_math cimport axpy, prefetch_row, row_of
 
 cdef extern from *:
     """
@@ -139,7 +139,7 @@ cdef inline void update_output_row(const ModelArrays* m, WorkerScratch* w, int t
     """An output row's gradient is coefficient * vector: SGD moves the row now, Adam
     adds the gradient to the minibatch's."""
     if m.optimizer == OPT_SGD:
-        axpy(-lr * coefficient, vector, m.tables[table].w + <int64_t>row * m.dim, m.dim)
+        axpy(-lr * coefficient, vector, row_of(&m.tables[table], row), m.dim)
     else:
         axpy(coefficient, vector, grad_row(&w.grads[table], row, m.dim), m.dim)
 
@@ -153,7 +153,7 @@ cdef inline void update_input_rows(const ModelArrays* m, WorkerScratch* w, const
     if m.optimizer == OPT_SGD:
         for j in range(n_rows):
             if trains_in_row(m, rows[j]):
-                axpy(-lr, hidden_grad, m.tables[IN_TABLE].w + <int64_t>rows[j] * m.dim, m.dim)
+                axpy(-lr, hidden_grad, row_of(&m.tables[IN_TABLE], rows[j]), m.dim)
     else:
         scale = <real>1.0 / n_rows if m.mean_inputs else 1
         for j in range(n_rows):
@@ -174,11 +174,11 @@ cdef inline void adam_rows(SparseGrad* g, const Table* table, int dim, real grad
     cdef const real* gr
     for s in range(g.n_rows):
         if s + ADAM_PREFETCH_AHEAD < g.n_rows:   # rows a few ahead are cache misses: ask now
-            offset = <int64_t>g.rows[s + ADAM_PREFETCH_AHEAD] * dim
+            offset = <int64_t>g.rows[s + ADAM_PREFETCH_AHEAD] * table.stride
             prefetch_row(table.w + offset, dim)
             prefetch_row(table.m1 + offset, dim)
             prefetch_row(table.m2 + offset, dim)
-        offset = <int64_t>g.rows[s] * dim
+        offset = <int64_t>g.rows[s] * table.stride
         p = table.w + offset
         m1 = table.m1 + offset
         m2 = table.m2 + offset

@@ -19,7 +19,7 @@ from w2v.core.inputs cimport hidden_of_group
 from w2v.core.losses cimport example_loss, output_dscore
 from w2v.core.optimizers cimport update_input_rows, update_output_row
 from w2v.core.structs cimport ExampleLoss, ModelArrays, WorkerScratch, real
-from w2v.core.vector_math cimport axpy, dot
+from w2v.core.vector_math cimport axpy, dot, row_of
 
 
 cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr) noexcept nogil:
@@ -37,7 +37,7 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
         start = w.group_ends[g]
     memset(w.hidden_grad, 0, n_groups * dim * sizeof(real))
     for o in range(w.n_outputs):
-        out_row = m.tables[w.out_tables[o]].w + <int64_t>w.out_rows[o] * dim
+        out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
         if n_groups == 1:
             dscore = output_dscore(dot(w.hidden, out_row, dim), w.out_labels[o], &loss)
             axpy(dscore, out_row, w.hidden_grad, dim)        # before the row moves

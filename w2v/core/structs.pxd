@@ -36,10 +36,13 @@ cdef enum:
 
 cdef struct Table:
     # One trainable matrix (borrowed from numpy, updated in place) and its Adam moments.
+    # Row r starts at w + r * stride (stride >= dim: a table may be a strided view, e.g.
+    # of one array holding each row's parameters and moments side by side).
     real* w
-    real* m1            # Adam first moments, shaped like w (NULL for SGD or an unused table)
+    real* m1            # Adam first moments, rows at the same stride (NULL for SGD)
     real* m2            # Adam second moments
     int64_t rows        # 0 for a table the model does not have
+    int64_t stride      # floats from one row to the next
 
 
 cdef struct ModelArrays:

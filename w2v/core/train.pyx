@@ -35,7 +35,7 @@ from w2v.core.step cimport train_example
 from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM, OPT_SGD,
                                W2V_DEBUG_CHECKS, AliasEntry, ChunkResult, ExampleLoss,
                                ModelArrays, SparseGrad, WorkerScratch, real)
-from w2v.core.vector_math cimport prefetch_row
+from w2v.core.vector_math cimport prefetch_row, row_of
 
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
 TABLE_NAMES = ("in", "out", "hs")     # TableId order: W_in, W_out (negative sampling), W_hs
@@ -139,8 +139,7 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
                 loss = skipgram_position(m, w, i, lo, hi, <real>lr)
             else:
                 if i + m.window + 1 < n:       # the word the next windows will reach
-                    prefetch_row(m.tables[IN_TABLE].w + <int64_t>w.sentence[i + m.window + 1] * m.dim,
-                                 m.dim)
+                    prefetch_row(row_of(&m.tables[IN_TABLE], w.sentence[i + m.window + 1]), m.dim)
                 loss = cbow_position(m, w, i, lo, hi, <real>lr)
             if loss < 0:
                 return result                  # w.bad_row says which row (debug builds)
@@ -162,16 +161,20 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
 # ------------------------------------------------------------ Python-facing objects
 cdef int set_table(ModelArrays* m, int table, w, moments, int64_t rows, int dim,
                    str name) except -1:
-    """Point table `table` at the array `w` (rows x dim float32, C-contiguous) and its Adam
-    moments (a pair shaped like it, or None)."""
-    cdef float[:, ::1] view
-    cdef float[:, ::1] m1
-    cdef float[:, ::1] m2
-    view = w
+    """Point table `table` at the float32 array `w` (rows x dim; each row contiguous, rows
+    at any stride) and its Adam moments (a pair shaped like it at the same row stride, as
+    the interleaved layout of w2v.training.state gives, or None)."""
+    cdef float[:, :] view = w
+    cdef float[:, :] m1
+    cdef float[:, :] m2
     if view.shape[0] != rows or view.shape[1] != dim:
         raise ValueError(f"{name} should have shape ({rows}, {dim}), got "
                          f"({view.shape[0]}, {view.shape[1]})")
+    if rows and (view.strides[1] != sizeof(real) or view.strides[0] % sizeof(real)
+                 or view.strides[0] < dim * <Py_ssize_t>sizeof(real)):
+        raise ValueError(f"{name}: each row must be contiguous float32, rows at a positive stride")
     m.tables[table].rows = rows
+    m.tables[table].stride = view.strides[0] // sizeof(real) if rows else dim
     m.tables[table].w = &view[0, 0] if rows else NULL
     m.tables[table].m1 = m.tables[table].m2 = NULL
     if moments is not None:
@@ -179,6 +182,9 @@ cdef int set_table(ModelArrays* m, int table, w, moments, int64_t rows, int dim,
         if m1.shape[0] != rows or m2.shape[0] != rows or m1.shape[1] != dim or m2.shape[1] != dim:
             raise ValueError(f"the Adam moments of {name} must be shaped like it")
         if rows:
+            if (m1.strides[0] != view.strides[0] or m2.strides[0] != view.strides[0]
+                    or m1.strides[1] != sizeof(real) or m2.strides[1] != sizeof(real)):
+                raise ValueError(f"the Adam moments of {name} must have its row stride")
             m.tables[table].m1 = &m1[0, 0]
             m.tables[table].m2 = &m2[0, 0]
     return 0
@@ -223,7 +229,7 @@ cdef class TrainingArrays:
         cdef int64_t vocab_size = keep_prob.shape[0], i, k
         cdef int dim
         cdef ModelArrays* m
-        cdef float[:, ::1] w_in = tables["in"]
+        cdef float[:, :] w_in = tables["in"]
         cdef const float[::1] prob
         cdef const int32_t[::1] alias
         cdef const int64_t[::1] starts
@@ -616,7 +622,7 @@ cdef class _Example:
                   double max_norm, double norm_type, double beta1=0.9, double beta2=0.999,
                   double eps=1e-8):
         cdef int t
-        cdef float[:, ::1] w_in = tables["in"]
+        cdef float[:, :] w_in = tables["in"]
         memset(&self.m, 0, sizeof(ModelArrays))
         memset(&self.s, 0, sizeof(WorkerScratch))
         self.m.dim = <int>w_in.shape[1]

@@ -3,7 +3,7 @@
 from libc.math cimport fabsf, fmaxf, isinf, powf, sqrtf
 from libc.stdint cimport int64_t
 
-from w2v.core.structs cimport real
+from w2v.core.structs cimport Table, real
 
 cdef extern from *:
     """
@@ -14,6 +14,11 @@ cdef extern from *:
     #endif
     """
     void prefetch "w2v_prefetch"(const void* address) noexcept nogil
+
+
+cdef inline real* row_of(const Table* table, int64_t row) noexcept nogil:
+    """Where row `row` of a table starts."""
+    return table.w + row * table.stride
 
 
 cdef inline void prefetch_row(const real* row, int dim) noexcept nogil:
