@@ -27,7 +27,7 @@ def main():
         print(f"{args.corpus} not found: nothing to benchmark")
         return 0
     from w2v import Word2Vec
-    from w2v.corpus import build_corpus
+    from w2v.data.corpus import build_corpus
     from w2v.config import Config
     from bench import prepare_corpus          # scripts/bench.py: decompresses once, to a temp folder
     work = os.path.join(tempfile.gettempdir(), "w2v-bench")

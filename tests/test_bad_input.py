@@ -20,8 +20,8 @@ import pytest
 
 from w2v import Config, CorpusError, ModelFileError, TrainingDiverged, Word2Vec, build_corpus
 from w2v.core import train as _kernels
-from w2v import corpus as corpus_module
-from w2v.checkpoint import CheckpointError, list_checkpoints
+from w2v.data import corpus as corpus_module
+from w2v.training.checkpoint import CheckpointError, list_checkpoints
 from w2v.io import load_word2vec_format
 
 SENTENCES = [["the", "king", "rules", "the", "land"], ["the", "queen", "rules", "the", "sea"],
@@ -103,7 +103,7 @@ def test_corpus_shorter_than_a_window_still_trains():
 
 
 def test_a_tiny_corpus_subsampled_to_nothing_is_reported(caplog):
-    with caplog.at_level(logging.WARNING, logger="w2v.trainer"):
+    with caplog.at_level(logging.WARNING, logger="w2v.training.trainer"):
         model = Word2Vec([["a", "b", "c"]] * 3, min_count=1, vector_size=4, epochs=1, workers=1,
                          progress=False)
     assert model.last_report.windows == 0
@@ -125,7 +125,7 @@ def test_invalid_bytes_are_an_error_naming_file_line_and_the_choice(tmp_path, en
 
 def test_invalid_bytes_read_with_replace_are_reported(tmp_path, caplog):
     path = write(tmp_path / "bad.txt", b"ok \xff\n ok x\xfe\n")
-    with caplog.at_level(logging.WARNING, logger="w2v.corpus"):
+    with caplog.at_level(logging.WARNING, logger="w2v.data.corpus"):
         _, vocab = build_corpus(path, Config(min_count=1, encoding_errors="replace"))
     assert vocab.index_to_key == ["ok", "x\ufffd", "\ufffd"]
     assert "2 tokens (2 distinct words) held invalid utf-8 or NUL bytes" in caplog.text
@@ -206,7 +206,7 @@ def test_a_single_100_mb_token_is_read_in_linear_time(tmp_path):
 
 def test_vocabulary_too_large_for_max_vocab_size_is_pruned_and_reported(caplog):
     sentences = [["the", "of", "and"] * 30 + [f"rare{i}" for i in range(50)]]
-    with caplog.at_level(logging.WARNING, logger="w2v.corpus"):
+    with caplog.at_level(logging.WARNING, logger="w2v.data.corpus"):
         corpus, vocab = build_corpus(sentences, Config(min_count=1, max_vocab_size=10))
     assert len(vocab) <= 10 and vocab.count("the") == 30
     assert corpus.stats.vocab_prunes >= 1
@@ -318,7 +318,7 @@ def test_restrict_vocab_out_of_range(small_model, restrict):
 # --------------------------------------------------------------------- divergence
 def _poison_in_epoch_2(monkeypatch, model):
     """Put a NaN in W_in before the third chunk of epoch 2, as a blown-up update would."""
-    from w2v.trainer import chunk_bounds
+    from w2v.training.trainer import chunk_bounds
     n_chunks = len(chunk_bounds(model.corpus.sentence_starts, model.config.chunk_words)) - 1
     real, calls = _kernels.train_chunk, [0]
 
@@ -677,7 +677,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(checkpointed, 
     (older, _), (newest, path) = list_checkpoints(copy)
     data = pathlib.Path(path).read_bytes()
     pathlib.Path(path).write_bytes(data[: len(data) // 2])
-    with caplog.at_level(logging.WARNING, logger="w2v.checkpoint"):
+    with caplog.at_level(logging.WARNING, logger="w2v.training.checkpoint"):
         model = Word2Vec.resume(copy, corpus)
     assert model.resume_state.path.endswith(f"checkpoint-{older:06d}.npz")
     assert "trying the checkpoint before it" in caplog.text

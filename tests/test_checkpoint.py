@@ -10,7 +10,7 @@ def _arrays(vocab=50, dim=8):
     W_in = rng.normal(0, 0.1, (vocab, dim)).astype(np.float32)
     W_out = np.zeros_like(W_in)
     counts = np.arange(vocab, 0, -1).astype(np.float64)
-    from w2v.sampling import NegativeSampler, keep_probabilities
+    from w2v.data.sampling import NegativeSampler, keep_probabilities
     sampler = NegativeSampler(counts)
     ids = rng.integers(0, vocab, 2000).astype(np.int32)
     starts = np.arange(0, 2001, 100).astype(np.int64)
@@ -45,7 +45,7 @@ import sys
 import time
 
 from w2v import Word2Vec
-from w2v.checkpoint import CheckpointError, CheckpointWriter, list_checkpoints
+from w2v.training.checkpoint import CheckpointError, CheckpointWriter, list_checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -241,7 +241,7 @@ def test_a_failed_write_keeps_the_previous_checkpoint_whole(toy_corpus, tmp_path
     def look(m, stats):
         seen.append(sorted(os.listdir(tmp_path)))
     monkeypatch.setattr(w2v.io.np, "savez", savez_dies_on_the_third)
-    with caplog.at_level(logging.ERROR, logger="w2v.checkpoint"):
+    with caplog.at_level(logging.ERROR, logger="w2v.training.checkpoint"):
         model.train(progress=False, checkpoint_dir=tmp_path, callbacks=[look])
     assert "could not write the checkpoint" in caplog.text and "No space left" in caplog.text
     assert "training goes on, the last checkpoint is" in caplog.text

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from w2v import Config, CorpusError, build_corpus
-from w2v import corpus as corpus_module
+from w2v.data import corpus as corpus_module
 
 
 def tokens_of(corpus, vocab):

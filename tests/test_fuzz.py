@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from w2v import Config, CorpusError, ModelFileError, Word2Vec, build_corpus  # noqa: E402
-from w2v import corpus as corpus_module  # noqa: E402
-from w2v._scan import TokenCounter  # noqa: E402
+from w2v.data import corpus as corpus_module  # noqa: E402
+from w2v.data._scan import TokenCounter  # noqa: E402
 from w2v.io import load_word2vec_format  # noqa: E402
 
 FUZZ = settings(max_examples=int(os.environ.get("W2V_FUZZ_EXAMPLES", 60)), deadline=None, derandomize=True, database=None,

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from w2v.core import train as _kernels
-from w2v.sampling import NegativeSampler, keep_probabilities
+from w2v.data.sampling import NegativeSampler, keep_probabilities
 
 from reference import adam_step, keep_probability, sgd_window
 

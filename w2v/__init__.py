@@ -1,12 +1,12 @@
 """w2v: fast word2vec CBOW with negative sampling, a Cython core and in-place lazy Adam or SGD."""
-from w2v.checkpoint import CheckpointError
+from w2v.training.checkpoint import CheckpointError
 from w2v.config import Config
-from w2v.corpus import Corpus, CorpusError, build_corpus
+from w2v.data.corpus import Corpus, CorpusError, build_corpus
 from w2v.io import ModelFileError
-from w2v.model import Word2Vec
-from w2v.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport
+from w2v.models.word2vec import Word2Vec
+from w2v.training.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport
 from w2v.vectors import WordVectors, load_vectors
-from w2v.vocab import Vocab
+from w2v.data.vocab import Vocab
 
 __version__ = "0.1.0"
 __all__ = ["CheckpointError", "Config", "Corpus", "CorpusError", "EpochStats", "ModelFileError",

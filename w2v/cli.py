@@ -93,8 +93,8 @@ def default_output(corpus: str) -> str:
 
 
 def train_command(argv, prog: str = "w2v train") -> int:
-    from w2v.model import Word2Vec
-    from w2v.trainer import TrainingDiverged
+    from w2v.models.word2vec import Word2Vec
+    from w2v.training.trainer import TrainingDiverged
 
     parser = build_train_parser(prog)
     args = parser.parse_args(argv)
@@ -185,7 +185,7 @@ def load_any(path):
     """A native model (.npz) or word vectors from a word2vec / fastText file."""
     import zipfile
 
-    from w2v.model import Word2Vec
+    from w2v.models.word2vec import Word2Vec
     from w2v.vectors import WordVectors
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -368,9 +368,9 @@ fastText vector file."""
 
 def main(argv=None, prog: str = "w2v", command: Optional[str] = None) -> int:
     """`w2v COMMAND ...`; with `command` given (scripts/train.py) argv is that command's."""
-    from w2v.corpus import CorpusError
+    from w2v.data.corpus import CorpusError
     from w2v.io import ModelFileError
-    from w2v.trainer import TrainingDiverged
+    from w2v.training.trainer import TrainingDiverged
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if command is None:

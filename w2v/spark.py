@@ -47,10 +47,10 @@ from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from w2v.config import Config
-from w2v.corpus import Corpus, CorpusError, CorpusStats, build_corpus
-from w2v.model import MOMENT_NAMES, Word2Vec
-from w2v.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport, linear_schedule
-from w2v.vocab import Vocab
+from w2v.data.corpus import Corpus, CorpusError, CorpusStats, build_corpus
+from w2v.models.word2vec import MOMENT_NAMES, Word2Vec
+from w2v.training.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport, linear_schedule
+from w2v.data.vocab import Vocab
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from typing import Callable, List, Sequence, Tuple
 import numpy as np
 
 from w2v.core import train as core
-from w2v.checkpoint import CheckpointWriter, GoodState
-from w2v.corpus import Corpus
-from w2v.sampling import NegativeSampler, keep_probabilities
+from w2v.training.checkpoint import CheckpointWriter, GoodState
+from w2v.data.corpus import Corpus
+from w2v.data.sampling import NegativeSampler, keep_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ class Trainer:
     def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
                  callbacks: Sequence[Callable] = (), lr_range: Tuple[float, float] | None = None,
                  checkpoint_dir=None, resume=None):
-        """checkpoint_dir: save the training state there (see w2v.checkpoint); resume: the
-        ResumeState of an interrupted run (from w2v.checkpoint.resume) to continue."""
+        """checkpoint_dir: save the training state there (see w2v.training.checkpoint); resume: the
+        ResumeState of an interrupted run (from w2v.training.checkpoint.resume) to continue."""
         config = model.config
         self.model = model
         self.corpus = corpus

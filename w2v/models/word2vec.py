@@ -8,11 +8,11 @@ import logging
 import numpy as np
 
 from w2v.config import Config
-from w2v.corpus import Corpus, build_corpus
+from w2v.data.corpus import Corpus, build_corpus
 from w2v.io import ModelFileError, decode_words, encode_words, load_arrays, save_arrays
-from w2v.trainer import Trainer
+from w2v.training.trainer import Trainer
 from w2v.vectors import WordVectors
-from w2v.vocab import Vocab
+from w2v.data.vocab import Vocab
 
 # The trainable tables: W_in (the word vectors), W_out (negative sampling's output
 # vectors, when negative > 0) and W_hs (hierarchical softmax's inner-node vectors, when hs),
@@ -177,7 +177,7 @@ class Word2Vec:
 
         callbacks are called as f(model, epoch_stats) after each epoch. The figures of
         the run are in `model.last_report`. checkpoint_dir: save the training state there
-        every `config.checkpoint_every` (see w2v.checkpoint). After Word2Vec.resume(),
+        every `config.checkpoint_every` (see w2v.training.checkpoint). After Word2Vec.resume(),
         train() finishes the interrupted run, checkpointing where it did.
         """
         if self.vocab is None:
@@ -204,8 +204,8 @@ class Word2Vec:
     @classmethod
     def resume(cls, checkpoint_dir, corpus=None, **overrides) -> "Word2Vec":
         """The model of a run checkpointed in `checkpoint_dir`, ready to finish it with
-        train(); see w2v.checkpoint.resume."""
-        from w2v.checkpoint import resume
+        train(); see w2v.training.checkpoint.resume."""
+        from w2v.training.checkpoint import resume
         return resume(checkpoint_dir, corpus, **overrides)
 
     # ------------------------------------------------------ pretrained / torch

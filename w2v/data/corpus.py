@@ -25,9 +25,9 @@ from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from w2v._scan import TokenCounter
+from w2v.data._scan import TokenCounter
 from w2v.config import Config
-from w2v.vocab import Vocab, prune_counts
+from w2v.data.vocab import Vocab, prune_counts
 
 logger = logging.getLogger(__name__)
 

@@ -222,7 +222,7 @@ class GoodState:
             return "rollback_on_divergence is off: the arrays now hold NaN or inf values"
         path = trainer.checkpoints.last_path if trainer.checkpoints is not None else None
         if path is not None:
-            from w2v.model import Word2Vec
+            from w2v.models.word2vec import Word2Vec
             try:
                 good = Word2Vec.load(path)
             except (OSError, ModelFileError) as e:
@@ -266,7 +266,7 @@ class ResumeState:
     report: dict
 
     def apply(self, trainer) -> None:
-        from w2v.trainer import EpochStats
+        from w2v.training.trainer import EpochStats
         if not np.any(trainer.bounds == self.sentence):
             raise CheckpointError(f"{self.path}: sentence {self.sentence} is not a chunk boundary "
                                   f"of this corpus (chunk_words differs?)")
@@ -291,7 +291,7 @@ def resume(directory, corpus=None, **overrides):
     The newest readable checkpoint is used; a damaged newest one falls back to the one
     before, with a warning.
     """
-    from w2v.corpus import build_corpus
+    from w2v.data.corpus import build_corpus
 
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
@@ -361,8 +361,8 @@ def resume(directory, corpus=None, **overrides):
 
 def _load_checkpoint(path):
     """(model, checked run state) from one checkpoint file."""
-    from w2v.model import Word2Vec
-    from w2v.trainer import EpochStats
+    from w2v.models.word2vec import Word2Vec
+    from w2v.training.trainer import EpochStats
 
     model = Word2Vec.load(path)
     arrays, meta = load_arrays(path, names=("rng_states", "meta_json"))

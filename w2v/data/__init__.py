@@ -1,0 +1,8 @@
+"""The data pipeline: text in, the int32 id stream out.
+
+- `corpus.py`: reading text (plain, .gz, .bz2, .xz, or iterables of token lists) once into
+  a `Corpus` (ids + sentence offsets), long lines split, never truncated;
+- `_scan.pyx`: the UTF-8 byte scanner that counts words without a Python string per token;
+- `vocab.py`: `Vocab`, words by descending count with exact counts;
+- `sampling.py`: the random tables built from the counts (subsampling, negatives).
+"""
