@@ -207,3 +207,22 @@ def test_learning_rate_defaults_follow_the_model():
     assert Config(alpha=0.1).replace(sg=True).alpha == 0.1  # chosen: kept
     saved = Config.from_dict(sg.to_dict())                  # saved with the model: concrete
     assert saved == sg and saved.to_dict()["alpha"] == sg.alpha
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_training_state_keeps_rows_beside_their_moments(toy_corpus, tmp_path, optimizer):
+    model = Word2Vec(optimizer=optimizer, workers=1, epochs=1, hs=True).build_vocab(toy_corpus)
+    state = model.state
+    assert model.word_vecs is model.W_in is state.tables["in"]
+    for name, block in state.blocks.items():
+        assert np.shares_memory(block, state.tables[name])
+        assert block.shape[1] == (3 if optimizer == "adam" else 1)
+    assert model.W_in.flags.c_contiguous == (optimizer == "sgd")
+    model.train(progress=False)
+    model.save(tmp_path / "m.npz")
+    loaded = Word2Vec.load(tmp_path / "m.npz")        # packed again, values unchanged
+    assert loaded.state.blocks is not None
+    for name, table in model.tables().items():
+        np.testing.assert_array_equal(loaded.tables()[name], table)
+    for a, b in zip(loaded.adam_moments() or (), model.adam_moments() or ()):
+        np.testing.assert_array_equal(a, b)

@@ -15,6 +15,7 @@ import pytest
 
 from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
+from w2v.training.state import TrainingState
 from w2v.spark import (add_blocks, array_groups, changed_blocks, cut_into_parts, merge_block,
                        round_seed, round_slice)
 
@@ -69,9 +70,9 @@ def test_rows_are_averaged_over_the_partitions_that_touched_them():
     rng = np.random.default_rng(0)
     n, dim = 5000, 8                         # several blocks of rows
     start = rng.standard_normal((n, dim)).astype(np.float32)
-    moments = {name: rng.random((n, dim), dtype=np.float32)
-               for name in ("adam_m_in", "adam_v_in", "adam_m_out", "adam_v_out")}
-    old = array_groups(start, start * 2, moments)
+    moments = {name: (rng.random((n, dim), dtype=np.float32), rng.random((n, dim), dtype=np.float32))
+               for name in ("in", "out")}
+    old = array_groups(TrainingState({"in": start, "out": start * 2}, moments))
     partitions, touched = [], []
     for p in range(3):
         rows = rng.choice(n, size=1500, replace=False)

@@ -4,7 +4,8 @@ from w2v.config import Config
 from w2v.data.corpus import Corpus, CorpusError, build_corpus
 from w2v.io import ModelFileError
 from w2v.models.word2vec import Word2Vec
-from w2v.training.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport
+from w2v.training.report import EpochStats, TrainingDiverged, TrainingReport
+from w2v.training.trainer import Trainer
 from w2v.vectors import WordVectors, load_vectors
 from w2v.data.vocab import Vocab
 

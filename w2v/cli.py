@@ -94,7 +94,7 @@ def default_output(corpus: str) -> str:
 
 def train_command(argv, prog: str = "w2v train") -> int:
     from w2v.models.word2vec import Word2Vec
-    from w2v.training.trainer import TrainingDiverged
+    from w2v.training.report import TrainingDiverged
 
     parser = build_train_parser(prog)
     args = parser.parse_args(argv)
@@ -370,7 +370,7 @@ def main(argv=None, prog: str = "w2v", command: Optional[str] = None) -> int:
     """`w2v COMMAND ...`; with `command` given (scripts/train.py) argv is that command's."""
     from w2v.data.corpus import CorpusError
     from w2v.io import ModelFileError
-    from w2v.training.trainer import TrainingDiverged
+    from w2v.training.report import TrainingDiverged
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if command is None:

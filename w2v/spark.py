@@ -48,8 +48,10 @@ import numpy as np
 
 from w2v.config import Config
 from w2v.data.corpus import Corpus, CorpusError, CorpusStats, build_corpus
-from w2v.models.word2vec import MOMENT_NAMES, Word2Vec
-from w2v.training.trainer import EpochStats, Trainer, TrainingDiverged, TrainingReport, linear_schedule
+from w2v.models.word2vec import Word2Vec
+from w2v.training.report import EpochStats, TrainingDiverged, TrainingReport
+from w2v.training.state import TrainingState
+from w2v.training.trainer import Trainer, linear_schedule
 from w2v.data.vocab import Vocab
 
 logger = logging.getLogger(__name__)
@@ -314,13 +316,10 @@ def round_slice(blocks: Iterable, partition_words: int, part: int, parts: int) -
 
 
 # ---------------------------------------------------------------- rows, merge
-def array_groups(W_in, W_out, moments: Optional[dict]):
-    """The arrays merged together: group 0 is indexed by context rows (W_in and its
-    moments), group 1 by output rows (W_out and its moments)."""
-    if moments is None:
-        return [W_in], [W_out]
-    return ([W_in, moments["adam_m_in"], moments["adam_v_in"]],
-            [W_out, moments["adam_m_out"], moments["adam_v_out"]])
+def array_groups(state: TrainingState) -> List[List[np.ndarray]]:
+    """The arrays merged together, one group per table of the training state (W_in, W_out,
+    W_hs: each group indexed by its table's rows): the table and its Adam moments."""
+    return [[table, *((state.moments or {}).get(name, ()))] for name, table in state.tables.items()]
 
 
 def block_rows(arrays: Sequence[np.ndarray]) -> int:
@@ -393,25 +392,21 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
         model = Word2Vec(config=config.replace(seed=seed, workers=1, rollback_on_divergence=False))
         model.vocab = vocab
         arrays = state.value
-        model.W_in, model.W_out = arrays["W_in"].copy(), arrays["W_out"].copy()
-        if config.optimizer == "adam":
-            model.moments = {name: arrays[name].copy() for name in MOMENT_NAMES if name in arrays}
-        model.adam_step = step0
+        model.state = TrainingState.from_file_arrays(
+            {name: array.copy() for name, array in arrays.items()}, config, len(vocab), step0)
         try:
             Trainer(model, corpus, epochs=1, progress=False, lr_range=lr_range).train()
             diverged = False
         except TrainingDiverged:
             diverged = True
         epoch = model.last_report.epochs[0]
-        words, windows, steps = epoch.words, epoch.windows, model.adam_step - step0
+        words, windows, steps = epoch.words, epoch.windows, model.state.adam_step - step0
         loss = math.nan if diverged else epoch.loss * epoch.windows
         if not diverged:
-            old_moments = ({name: arrays[name] for name in MOMENT_NAMES if name in arrays}
-                           if config.optimizer == "adam" else None)
-            new = array_groups(model.W_in, model.W_out, model.moments)
-            old = array_groups(arrays["W_in"], arrays["W_out"], old_moments)
-            for group in (0, 1):
-                yield from changed_blocks(group, new[group], old[group])
+            new = array_groups(model.state)
+            old = array_groups(TrainingState.from_file_arrays(arrays, config, len(vocab)))
+            for group, (new_arrays, old_arrays) in enumerate(zip(new, old)):
+                yield from changed_blocks(group, new_arrays, old_arrays)
     yield (_STATS, index), (words, windows, loss, steps)
 
 
@@ -534,7 +529,7 @@ def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: Corpus
         lr_start, lr_end = config.alpha, config.min_alpha
     total_rounds = epochs * rounds
     run = model.train_runs
-    groups = array_groups(model.W_in, model.W_out, model.moments)
+    groups = array_groups(model.state)
     report = TrainingReport(workers=len(sizes))
     bar = tqdm(total=total_rounds, unit="round", disable=not progress, dynamic_ncols=True)
     try:
@@ -547,13 +542,12 @@ def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: Corpus
                 lr0 = linear_schedule(lr_start, lr_end, round_index / total_rounds)
                 lr1 = linear_schedule(lr_start, lr_end, (round_index + 1) / total_rounds)
                 round_started = time.perf_counter()
-                arrays = {"W_in": model.W_in, "W_out": model.W_out, **(model.moments or {})}
-                state = sc.broadcast(arrays)
+                state = sc.broadcast(model.state.file_arrays())
                 broadcast_s = time.perf_counter() - round_started
                 try:
                     task = partial(_train_round, setup=setup, state=state, sizes=sizes,
                                    round_index=round_index, part=part, parts=rounds,
-                                   lr_range=(lr0, lr1), step0=model.adam_step, run=run)
+                                   lr_range=(lr0, lr1), step0=model.state.adam_step, run=run)
                     merged = (encoded.mapPartitionsWithIndex(task)
                               .reduceByKey(add_blocks, numPartitions=len(sizes)))
                     steps = 0
@@ -567,7 +561,7 @@ def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: Corpus
                             merge_block(groups[key[0]], key[1], *value)
                 finally:
                     state.destroy()
-                model.adam_step += steps
+                model.state.adam_step += steps
                 logger.info("round %d/%d: %.1f s (broadcast %.1f s)", round_index + 1, total_rounds,
                             time.perf_counter() - round_started, broadcast_s)
                 bar.update(1)

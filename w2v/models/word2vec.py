@@ -1,40 +1,32 @@
-"""Word2Vec: the model (vocabulary, W_in, W_out, optimizer state, config) and its API."""
+"""Word2Vec: the model (vocabulary, training state, config) and its API."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
-
 import logging
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from w2v.config import Config
 from w2v.data.corpus import Corpus, build_corpus
+from w2v.data.vocab import Vocab
 from w2v.io import ModelFileError, decode_words, encode_words, load_arrays, save_arrays
+from w2v.training.checkpoint import resume
+from w2v.training.state import StateError, TrainingState, table_rows
 from w2v.training.trainer import Trainer
 from w2v.vectors import WordVectors
-from w2v.data.vocab import Vocab
-
-# The trainable tables: W_in (the word vectors), W_out (negative sampling's output
-# vectors, when negative > 0) and W_hs (hierarchical softmax's inner-node vectors, when hs),
-# by the core's names; Adam keeps two moments per table.
-TABLES = {"in": "W_in", "out": "W_out", "hs": "W_hs"}
-
-
-def moment_names(table: str):
-    return f"adam_m_{table}", f"adam_v_{table}"
-
 
 logger = logging.getLogger(__name__)
-MOMENT_NAMES = tuple(name for t in TABLES for name in moment_names(t))
 
 
 class Word2Vec:
-    """CBOW word2vec with negative sampling.
+    """word2vec: CBOW or skip-gram (sg=True), negative sampling and/or hierarchical
+    softmax (hs=True), trained with lazy Adam or word2vec's SGD.
 
         model = Word2Vec("corpus.txt", vector_size=100, epochs=5)   # builds vocab, trains
         model.most_similar("king")
 
-    `word_vecs` is W_in itself: the array the optimizer updates in place.
+    `word_vecs` is W_in itself: the array the optimizer updates in place. The arrays
+    live in `model.state` (a w2v.training.state.TrainingState).
     """
 
     def __init__(self, corpus=None, *, config: Optional[Config] = None, progress: bool = True,
@@ -46,11 +38,7 @@ class Word2Vec:
         self.config = config
         self.vocab: Optional[Vocab] = None
         self.corpus: Optional[Corpus] = None     # the id stream of the last corpus prepared
-        self.W_in: Optional[np.ndarray] = None
-        self.W_out: Optional[np.ndarray] = None   # negative sampling's output vectors
-        self.W_hs: Optional[np.ndarray] = None    # hierarchical softmax's inner-node vectors
-        self.moments: Optional[dict] = None       # Adam moments, shaped like their tables
-        self.adam_step = 0                        # Adam steps taken (bias correction)
+        self.state: Optional[TrainingState] = None   # the tables, Adam's moments and steps
         self.train_runs = 0
         self.history: list = []                   # one dict of EpochStats per epoch trained
         self.loss_curve: list = []                # (words trained so far, mean loss) ~100 per epoch
@@ -91,62 +79,42 @@ class Word2Vec:
     def _grow_weights(self, old_size: int) -> None:
         """New rows for words added by build_vocab(update=True); old rows unchanged."""
         n, dim = len(self.vocab), self.config.vector_size
-        added = n - old_size
-        if added:
-            # A stream of its own per growth, so new rows differ from the first ones.
-            rng = np.random.default_rng([self.config.seed, old_size])
-            fresh = rng.random((added, dim), dtype=np.float32)
-            fresh -= 0.5
-            fresh /= dim
-            self.W_in = np.concatenate((self.W_in, fresh))
-            if self.W_out is not None:
-                self.W_out = np.concatenate((self.W_out, np.zeros((added, dim), np.float32)))
-            if self.moments is not None:
-                self.moments = {name: np.concatenate((m, np.zeros((added, dim), np.float32)))
-                                for name, m in self.moments.items() if "_hs" not in name}
+        # A stream of its own per growth, so new rows differ from the first ones.
+        rng = np.random.default_rng([self.config.seed, old_size])
+        fresh = rng.random((n - old_size, dim), dtype=np.float32)
+        fresh -= 0.5
+        fresh /= dim
+        had_hs = self.config.hs and np.any(self.W_hs)
+        self.state.grow(table_rows(self.config, n), fresh)
         if self.config.hs:
             # The Huffman tree of the grown vocabulary shares no inner node with the old
             # one (every code can change), so its node vectors start again from zero; the
             # word vectors keep everything they learned.
-            if self.W_hs is not None and np.any(self.W_hs):
+            self.state.reset("hs")
+            if had_hs:
                 logger.warning("build_vocab(update=True): the Huffman tree is rebuilt for %d words; "
                                "hierarchical softmax's node vectors (W_hs) restart from zero, the "
                                "word vectors are kept", n)
-            self._init_hs()
         self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
                                self.vocab.key_to_index)
 
-    def _init_weights(self) -> None:
-        rng = np.random.default_rng(self.config.seed)
+    def _init_weights(self, w_in: Optional[np.ndarray] = None) -> None:
+        """A fresh training state for the vocabulary: W_in from `w_in` or word2vec's
+        random init, every other table and Adam's moments zero."""
         n, dim = len(self.vocab), self.config.vector_size
-        self.W_in = rng.random((n, dim), dtype=np.float32)
-        self.W_in -= 0.5
-        self.W_in /= dim                       # word2vec's init: uniform in [-0.5, 0.5) / dim
-        padding = self.config.resolved_padding_idx(n)
-        if padding >= 0:
-            self.W_in[padding] = 0             # as nn.Embedding(padding_idx=...)
-        self.W_out = np.zeros((n, dim), dtype=np.float32) if self.config.negative else None
-        self.moments = None
-        if self.config.optimizer == "adam":
-            self.moments = {name: np.zeros_like(self.W_in) for t, array in self.tables().items()
-                            if t != "hs" for name in moment_names(t)}
-        self.W_hs = None
-        self._init_hs()
-        self.adam_step = 0
+        if self.config.hs and n < 2:
+            raise ValueError(f"hierarchical softmax needs at least 2 words; the vocabulary has {n}")
+        if w_in is None:
+            rng = np.random.default_rng(self.config.seed)
+            w_in = rng.random((n, dim), dtype=np.float32)
+            w_in -= 0.5
+            w_in /= dim                        # word2vec's init: uniform in [-0.5, 0.5) / dim
+            padding = self.config.resolved_padding_idx(n)
+            if padding >= 0:
+                w_in[padding] = 0              # as nn.Embedding(padding_idx=...)
+        self.state = TrainingState.for_config(self.config, n, w_in)
         self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
                                self.vocab.key_to_index)
-
-    def _init_hs(self) -> None:
-        """Zero inner-node vectors (and moments) for the Huffman tree of the vocabulary."""
-        if not self.config.hs:
-            return
-        if len(self.vocab) < 2:
-            raise ValueError(f"hierarchical softmax needs at least 2 words; the vocabulary has "
-                             f"{len(self.vocab)}")
-        self.W_hs = np.zeros((len(self.vocab) - 1, self.config.vector_size), dtype=np.float32)
-        if self.moments is not None:
-            for name in moment_names("hs"):
-                self.moments[name] = np.zeros_like(self.W_hs)
 
     def huffman_tree(self):
         """(code_starts, codes, points) of the Huffman tree of the vocabulary's counts, as
@@ -154,17 +122,34 @@ class Word2Vec:
         from w2v.core.train import build_huffman_tree
         return build_huffman_tree(self.vocab.counts)
 
+    # The training state's arrays, by their usual names
+    @property
+    def W_in(self) -> Optional[np.ndarray]:
+        """The input vectors (the word vectors), updated in place by training."""
+        return None if self.state is None else self.state.tables["in"]
+
+    @property
+    def W_out(self) -> Optional[np.ndarray]:
+        """Negative sampling's output vectors (None when negative=0)."""
+        return None if self.state is None else self.state.tables.get("out")
+
+    @property
+    def W_hs(self) -> Optional[np.ndarray]:
+        """Hierarchical softmax's inner-node vectors (None without hs)."""
+        return None if self.state is None else self.state.tables.get("hs")
+
+    @property
+    def adam_step(self) -> int:
+        return 0 if self.state is None else self.state.adam_step
+
     def tables(self) -> dict:
         """The model's trainable tables by the core's names: {"in": W_in, "out": W_out,
         "hs": W_hs}, those the model has."""
-        found = {t: getattr(self, attribute) for t, attribute in TABLES.items()}
-        return {t: array for t, array in found.items() if array is not None}
+        return {} if self.state is None else dict(self.state.tables)
 
     def table_moments(self) -> Optional[dict]:
         """Adam's moments by table, {"in": (m, v), ...}, or None for SGD."""
-        if self.moments is None:
-            return None
-        return {t: tuple(self.moments[name] for name in moment_names(t)) for t in self.tables()}
+        return None if self.state is None or self.state.moments is None else dict(self.state.moments)
 
     def adam_moments(self):
         """Adam's moments of every table, in table order (W_in's first), or None."""
@@ -205,8 +190,7 @@ class Word2Vec:
     def resume(cls, checkpoint_dir, corpus=None, **overrides) -> "Word2Vec":
         """The model of a run checkpointed in `checkpoint_dir`, ready to finish it with
         train(); see w2v.training.checkpoint.resume."""
-        from w2v.training.checkpoint import resume
-        return resume(checkpoint_dir, corpus, **overrides)
+        return resume(checkpoint_dir, corpus, cls.load, **overrides)
 
     # ------------------------------------------------------ pretrained / torch
     @classmethod
@@ -239,15 +223,8 @@ class Word2Vec:
             model.vocab = Vocab(words, counts)
         except ValueError as e:
             raise ValueError(f"pretrained vectors: {e}") from None
-        model.W_in = np.array(array, dtype=np.float32, order="C", copy=True)
         config.resolved_padding_idx(len(words))           # IndexError if outside
-        model.W_out = np.zeros_like(model.W_in) if config.negative else None
-        if config.optimizer == "adam":
-            model.moments = {name: np.zeros_like(model.W_in) for t in model.tables()
-                             for name in moment_names(t)}
-        model._init_hs()
-        model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
-                                model.vocab.key_to_index)
+        model._init_weights(w_in=np.asarray(array, dtype=np.float32))   # copied into the state
         return model
 
     def to_torch(self, freeze: bool = True, padding_idx: Optional[int] = None):
@@ -346,10 +323,8 @@ class Word2Vec:
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary")
         blob, ends = encode_words(self.vocab.index_to_key)
-        arrays = {TABLES[t]: array for t, array in self.tables().items()}
+        arrays = self.state.file_arrays()
         arrays.update(counts=self.vocab.counts, words_utf8=blob, word_ends=ends)
-        if self.moments is not None:
-            arrays.update(self.moments)
         meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
                 "train_runs": self.train_runs, "history": self.history,
                 "loss_curve": [list(point) for point in self.loss_curve]}
@@ -366,22 +341,14 @@ class Word2Vec:
             if name not in arrays:
                 raise ModelFileError(f"{path}: model file lacks the array {name!r}")
         words = decode_words(arrays["words_utf8"], arrays["word_ends"], path)
-        n, dim = len(words), config.vector_size
-        # the tables this config trains, each with its shape
-        rows = {"in": n, "out": n if config.negative else None,
-                "hs": n - 1 if config.hs else None}
-        expected = {}
-        for t, count in rows.items():
-            if count is None:
-                continue
-            expected[TABLES[t]] = (count, dim)
-            if config.optimizer == "adam":
-                expected.update({name: (count, dim) for name in moment_names(t)})
-        for name, shape in expected.items():
-            a = arrays.get(name)
-            if a is None or a.shape != shape or a.dtype != np.float32:
-                raise ModelFileError(f"{path}: {name} should be float32 of shape {shape}, "
-                                     f"found {None if a is None else (a.dtype, a.shape)}")
+        n = len(words)
+        if config.hs and n < 2:
+            raise ModelFileError(f"{path}: a hierarchical-softmax model of {n} word(s)")
+        try:
+            state = TrainingState.from_file_arrays(arrays, config, n,
+                                                   _meta_count(meta, "adam_step", path))
+        except StateError as e:
+            raise ModelFileError(f"{path}: {e}") from None
         counts = arrays["counts"]
         if counts.shape != (n,) or counts.dtype.kind not in "iu" or (n and counts.min() < 0):
             raise ModelFileError(f"{path}: counts should hold one integer >= 0 per word")
@@ -393,11 +360,8 @@ class Word2Vec:
             model.vocab = Vocab(words, counts)
         except ValueError as e:
             raise ModelFileError(f"{path}: {e}") from None
-        for t, attribute in TABLES.items():
-            setattr(model, attribute, arrays.get(attribute) if rows[t] is not None else None)
-        if config.optimizer == "adam":
-            model.moments = {name: arrays[name] for name in expected if name.startswith("adam_")}
-        model.adam_step = _meta_count(meta, "adam_step", path)
+        state.interleave()        # each row beside its moments, as in a fresh model
+        model.state = state
         model.train_runs = _meta_count(meta, "train_runs", path)
         model.history = history
         model.loss_curve = _meta_loss_curve(meta, path)

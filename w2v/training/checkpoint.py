@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 import tempfile
 import re
@@ -37,7 +36,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from w2v.config import Config, parse_interval
+from w2v.data.corpus import build_corpus
 from w2v.io import ModelFileError, load_arrays
+from w2v.training.report import EpochStats
+from w2v.training.state import StateError, TrainingState
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +63,6 @@ def list_checkpoints(directory) -> List[Tuple[int, str]]:
         if match:
             found.append((int(match.group(1)), os.path.join(directory, name)))
     return sorted(found)
-
-
-def arrays_finite(model) -> bool:
-    """True when the model's tables and their Adam moments hold no NaN or inf (no big
-    temporary: a float64 sum of finite float32 values cannot overflow)."""
-    arrays = _state_arrays(model)
-    return all(math.isfinite(float(a.sum(dtype=np.float64))) for a in arrays)
 
 
 def _fingerprint(corpus) -> str:
@@ -139,7 +134,7 @@ class CheckpointWriter:
         trainer, model = self.trainer, self.trainer.model
         if self.last_position == (epoch, sentence):
             return self.last_path                   # nothing trained since
-        if not arrays_finite(model):
+        if not model.state.all_finite():
             if only_if_finite:
                 return None
             raise trainer._diverged("the arrays hold NaN or inf values")
@@ -199,12 +194,12 @@ class GoodState:
         trainer, model = self.trainer, self.trainer.model
         if not model.config.rollback_on_divergence or trainer.checkpoints is not None:
             return
-        if not arrays_finite(model):
+        if not model.state.all_finite():
             raise trainer._diverged("the arrays hold NaN or inf values")
         if self.spill is None:
             self.spill = tempfile.TemporaryFile(prefix="w2v-good-state-")
         self.spill.seek(0)
-        for a in _state_arrays(model):
+        for a in model.state.storage():
             self.spill.write(memoryview(a).cast("B"))
         self.spill.flush()
         self.adam_step, self.history_len = model.adam_step, len(model.history)
@@ -222,33 +217,29 @@ class GoodState:
             return "rollback_on_divergence is off: the arrays now hold NaN or inf values"
         path = trainer.checkpoints.last_path if trainer.checkpoints is not None else None
         if path is not None:
-            from w2v.models.word2vec import Word2Vec
             try:
-                good = Word2Vec.load(path)
-            except (OSError, ModelFileError) as e:
+                arrays, meta = load_arrays(path)
+                good = TrainingState.from_file_arrays(arrays, model.config, len(model.vocab),
+                                                      meta.get("adam_step", 0))
+                model.state.copy_from(good)
+            except (OSError, ModelFileError, StateError) as e:
                 return f"it could not be rolled back to the checkpoint {path} ({e})"
-            for a, b in zip(_state_arrays(model), _state_arrays(good)):
-                np.copyto(a, b)
-            model.adam_step, model.history = good.adam_step, good.history
-            model.loss_curve = good.loss_curve
+            model.history = list(meta.get("history", []))
+            model.loss_curve = [tuple(point) for point in meta.get("loss_curve", [])]
             epoch, sentence = trainer.checkpoints.last_position
             return (f"the model was rolled back to the checkpoint {path} (epoch {epoch}, "
                     f"sentence {sentence} of the run)")
         if self.spill is not None:
             self.spill.seek(0)
-            for a in _state_arrays(model):
+            for a in model.state.storage():
                 view = memoryview(a).cast("B")
                 if self.spill.readinto(view) != len(view):
                     return "the copy of the good state could not be read back"
-            model.adam_step = self.adam_step
+            model.state.adam_step = self.adam_step
             del model.history[self.history_len:]
             del model.loss_curve[self.curve_len:]
             return f"the model was rolled back to the start of epoch {self.history_len + 1}"
         return "no good state was kept: the arrays hold NaN or inf values"
-
-
-def _state_arrays(model) -> list:
-    return list(model.tables().values()) + list(model.adam_moments() or ())
 
 
 # ------------------------------------------------------------------------ resuming
@@ -266,7 +257,6 @@ class ResumeState:
     report: dict
 
     def apply(self, trainer) -> None:
-        from w2v.training.trainer import EpochStats
         if not np.any(trainer.bounds == self.sentence):
             raise CheckpointError(f"{self.path}: sentence {self.sentence} is not a chunk boundary "
                                   f"of this corpus (chunk_words differs?)")
@@ -281,8 +271,9 @@ class ResumeState:
             setattr(report, name, self.report[name])
 
 
-def resume(directory, corpus=None, **overrides):
-    """The model of the run checkpointed in `directory`, ready to finish it with train().
+def resume(directory, corpus, load_model, **overrides):
+    """The model of the run checkpointed in `directory`, ready to finish it with train()
+    (Word2Vec.resume calls this with its own `load` as `load_model`).
 
     corpus: the same corpus (default: the file the checkpoint names); it is read again
     and must give the same vocabulary and id stream. overrides: only OVERRIDABLE fields
@@ -291,8 +282,6 @@ def resume(directory, corpus=None, **overrides):
     The newest readable checkpoint is used; a damaged newest one falls back to the one
     before, with a warning.
     """
-    from w2v.data.corpus import build_corpus
-
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"checkpoint directory not found: {directory}")
@@ -302,7 +291,7 @@ def resume(directory, corpus=None, **overrides):
     problems = []
     for _, path in reversed(found):
         try:
-            model, state = _load_checkpoint(path)
+            model, state = _load_checkpoint(path, load_model)
             break
         except (ModelFileError, CheckpointError) as e:
             problems.append(str(e))
@@ -359,12 +348,9 @@ def resume(directory, corpus=None, **overrides):
     return model
 
 
-def _load_checkpoint(path):
+def _load_checkpoint(path, load_model):
     """(model, checked run state) from one checkpoint file."""
-    from w2v.models.word2vec import Word2Vec
-    from w2v.training.trainer import EpochStats
-
-    model = Word2Vec.load(path)
+    model = load_model(path)
     arrays, meta = load_arrays(path, names=("rng_states", "meta_json"))
     state = meta.get("checkpoint")
 

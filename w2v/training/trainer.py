@@ -16,53 +16,18 @@ import queue
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable, List, Sequence, Tuple
+from dataclasses import asdict
+from typing import Callable, Sequence, Tuple
 
 import numpy as np
 
 from w2v.core import train as core
-from w2v.training.checkpoint import CheckpointWriter, GoodState
 from w2v.data.corpus import Corpus
 from w2v.data.sampling import NegativeSampler, keep_probabilities
+from w2v.training.checkpoint import CheckpointWriter, GoodState
+from w2v.training.report import EpochStats, TrainingDiverged, TrainingReport
 
 logger = logging.getLogger(__name__)
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite."""
-
-
-@dataclass
-class EpochStats:
-    epoch: int          # 1-based, counted over the model's whole life
-    loss: float         # mean negative-sampling loss per trained window
-    words: int          # vocabulary words read (before subsampling)
-    windows: int        # windows trained (after subsampling)
-    seconds: float
-    lr: float           # learning rate reached at the end of the epoch
-    complete: bool = True   # False for an epoch stopped by Ctrl-C
-
-
-@dataclass
-class TrainingReport:
-    epochs: List[EpochStats] = field(default_factory=list)
-    raw_words: int = 0          # corpus tokens x epochs, out-of-vocabulary ones included
-    words: int = 0              # vocabulary words read
-    windows: int = 0
-    seconds: float = 0.0
-    workers: int = 1
-    interrupted: bool = False
-
-    @property
-    def words_per_second(self) -> float:
-        """Raw corpus words x epochs / training seconds (the usual word2vec figure)."""
-        return self.raw_words / self.seconds if self.seconds > 0 else 0.0
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["words_per_second"] = self.words_per_second
-        return d
 
 
 CURVE_POINTS_PER_EPOCH = 100
@@ -274,7 +239,7 @@ class Trainer:
                         if chunk >= n_chunks:
                             break
                         next_chunk[0] += 1
-                        step0 = self.model.adam_step
+                        step0 = self.model.state.adam_step
                     first, end = int(self.bounds[chunk]), int(self.bounds[chunk + 1])
                     done_before = epoch * corpus_words + int(starts[first])
                     done_after = epoch * corpus_words + int(starts[end])
@@ -283,7 +248,7 @@ class Trainer:
                     words, windows, loss, steps = core.train_chunk(
                         self.arrays, state, first, end, lr0, lr1, step0)
                     with self._lock:
-                        self.model.adam_step += steps
+                        self.model.state.adam_step += steps
                     results.put((words, windows, loss, lr1))
             except BaseException as error:  # handed to the main thread
                 results.put(error)
