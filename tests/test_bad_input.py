@@ -543,6 +543,173 @@ def test_a_file_that_is_not_a_model(tmp_path):
         Word2Vec.load(path)
 
 
+# ------------------------------------------------------ memory-mapped native files
+def _local_header_of(data: bytes, name: bytes) -> int:
+    """The offset of the zip local header of member `name`."""
+    at = data.find(b"PK\x03\x04")
+    while at >= 0:
+        length = int.from_bytes(data[at + 26:at + 28], "little")
+        if data[at + 30:at + 30 + length] == name:
+            return at
+        at = data.find(b"PK\x03\x04", at + 4)
+    raise AssertionError(f"no local header for {name!r}")
+
+
+def test_unknown_mmap_mode(model_file):
+    with pytest.raises(ValueError, match=r"mmap='r\+': use None \(read into memory\) or 'r'"):
+        Word2Vec.load(model_file, mmap="r+")
+
+
+def test_truncated_model_file_mapped(model_file, tmp_path):
+    data = model_file.read_bytes()
+    for cut in (len(data) // 3, len(data) // 2, len(data) - 30):
+        path = write(tmp_path / "cut.npz", data[:cut])
+        with pytest.raises(ModelFileError, match=r"cut\.npz: not a readable w2v model file"):
+            Word2Vec.load(path, mmap="r")
+
+
+def test_mapped_member_whose_local_header_points_past_the_end(model_file, tmp_path):
+    data = bytearray(model_file.read_bytes())
+    at = _local_header_of(bytes(data), b"W_in.npy")
+    data[at + 28:at + 30] = (65535).to_bytes(2, "little")      # extra field 64 KB long
+    path = write(tmp_path / "past.npz", bytes(data))
+    with pytest.raises(ModelFileError, match=r"past\.npz: (member 'W_in.npy' (extends past the end "
+                                             r"of the file|says shape)|not a readable)"):
+        Word2Vec.load(path, mmap="r")
+
+
+def test_mapped_member_whose_local_header_names_another_file(model_file, tmp_path):
+    data = bytearray(model_file.read_bytes())
+    at = _local_header_of(bytes(data), b"W_in.npy")
+    data[at + 30:at + 34] = b"W_xx"
+    path = write(tmp_path / "renamed.npz", bytes(data))
+    with pytest.raises(ModelFileError, match=r"renamed\.npz: .*(names another file|W_xx)"):
+        Word2Vec.load(path, mmap="r")
+
+
+def test_npy_header_lying_about_its_shape_is_refused_before_mapping(model_file, tmp_path):
+    import tracemalloc
+    with np.load(model_file) as npz:
+        members = {name: _npy(npz[name]) for name in npz.files}
+        data = npz["W_in"].tobytes()
+    members["W_in"] = _npy_header((10**7, 10**7)) + data
+    path = _npz(tmp_path / "lying.npz", members)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=r"lying\.npz: member 'W_in.npy' says shape "
+                                                 r"\(10000000, 10000000\)"):
+            Word2Vec.load(path, mmap="r")
+        assert tracemalloc.get_traced_memory()[1] < 50 * 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_pickled_member_is_refused_when_mapping_too(model_file, tmp_path):
+    with np.load(model_file) as npz:
+        members = {name: _npy(npz[name]) for name in npz.files}
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    members["W_in"] = buffer.getvalue()
+    path = _npz(tmp_path / "pickled.npz", members)
+    with pytest.raises(ModelFileError, match="never unpickles"):
+        Word2Vec.load(path, mmap="r")
+
+
+def test_training_a_mapped_model(model_file):
+    mapped = Word2Vec.load(model_file, mmap="r")
+    with pytest.raises(ValueError, match=r"cannot train: W_in, W_out.* are read-only \(a model "
+                                         r"loaded with mmap='r'\)"):
+        mapped.train(SENTENCES, epochs=1, progress=False)
+
+
+def test_loading_vectors_as_a_model_and_a_foreign_npz_as_vectors(small_model, tmp_path):
+    from w2v import WordVectors
+    small_model.wv.__class__(small_model.W_in.copy(), list(small_model.index_to_key)).save(
+        tmp_path / "v.npz")
+    with pytest.raises(ModelFileError, match=r"v\.npz: holds w2v word vectors \(WordVectors.save\), "
+                                             r"not a w2v model .*load it with WordVectors.load"):
+        Word2Vec.load(tmp_path / "v.npz")
+    np.savez(tmp_path / "other.npz", weights=np.zeros(3))
+    with pytest.raises(ModelFileError, match="no metadata"):
+        WordVectors.load(tmp_path / "other.npz")
+
+
+def test_adding_words_to_a_models_vectors(small_model):
+    with pytest.raises(ValueError, match=r"cannot add words to these vectors: they are a Word2Vec "
+                                         r"model's W_in; grow the vocabulary with build_vocab"):
+        small_model.wv.add_vectors(["emperor"], np.zeros((1, 8), np.float32))
+
+
+def test_adding_vectors_of_the_wrong_shape_or_kind(tmp_path):
+    from w2v import WordVectors
+    wv = WordVectors(np.zeros((2, 3), np.float32), ["a", "b"])
+    with pytest.raises(ValueError, match=r"2 words need vectors of shape \(2, 3\), got \(2, 4\)"):
+        wv.add_vectors(["c", "d"], np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="finite"):
+        wv.add_vectors(["c"], np.full((1, 3), np.nan))
+    with pytest.raises(TypeError, match="words must be str, got int"):
+        wv.add_vectors([5], np.zeros((1, 3)))
+
+
+def test_query_vectors_of_the_wrong_shape_or_type(small_model):
+    with pytest.raises(ValueError, match=r"expected a vector of shape \(8,\), got \(3,\)"):
+        small_model.wv.similar_by_vector(np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match="expected a word, an id or a numpy vector, got list"):
+        small_model.most_similar(positive=[[0.0] * 8])
+    with pytest.raises(TypeError, match=r"positive: \('king', 'x'\) is not a \(word or vector, weight\)"):
+        small_model.most_similar(positive=[("king", "x")])
+
+
+# --------------------------------------------------- vector file reading options
+def test_vector_file_options_out_of_range(tmp_path, small_model):
+    from w2v import load_vectors
+    path = tmp_path / "v.txt"
+    small_model.save_word2vec_format(path)
+    with pytest.raises(ValueError, match="no_header=True is for text files"):
+        load_vectors(path, binary=True, no_header=True)
+    with pytest.raises(ValueError, match="datatype=int64 is not a floating point type"):
+        load_vectors(path, datatype=np.int64)
+    with pytest.raises(ValueError, match=r"limit=-1 is out of range: must be an integer >= 0"):
+        load_vectors(path, limit=-1)
+    with pytest.raises(ValueError, match="only w2v's native files can be memory-mapped"):
+        load_vectors(path, mmap="r")
+    with pytest.raises(ValueError, match="encoding='klingon' is not a known text encoding"):
+        load_vectors(path, encoding="klingon")
+
+
+def test_vocabulary_counts_file_missing_a_word(tmp_path, small_model):
+    from w2v import WordVectors
+    path = tmp_path / "v.txt"
+    small_model.save_word2vec_format(path)
+    counts = write(tmp_path / "counts.txt", b"the 40\nking 20\n")
+    with pytest.raises(ModelFileError, match=r"counts\.txt: \d+ word\(s\) of the vectors have no "
+                                             r"count \(first: "):
+        WordVectors.load_word2vec_format(path, fvocab=counts)
+    bad = write(tmp_path / "bad.txt", b"the forty\n")
+    with pytest.raises(ModelFileError, match=r"bad\.txt:1: expected 'word count'"):
+        WordVectors.load_word2vec_format(path, fvocab=bad)
+
+
+def test_headerless_text_file_that_is_empty(tmp_path):
+    from w2v import load_vectors
+    with pytest.raises(ModelFileError, match="no_header=True but the first line holds no vector"):
+        load_vectors(write(tmp_path / "e.txt", b"\n"), no_header=True)
+
+
+def test_a_word_with_a_lone_surrogate_cannot_be_stored(tmp_path):
+    from w2v import WordVectors
+    wv = WordVectors(np.zeros((1, 2), np.float32), ["x\ud800"])
+    with pytest.raises(ValueError, match=r"word 'x\\ud800' cannot be stored: surrogates not allowed"):
+        wv.save(tmp_path / "v.npz")
+
+
+def test_evaluation_with_restrict_vocab_zero(small_model, tmp_path):
+    from w2v.evaluation import evaluate_analogies
+    questions = write(tmp_path / "q.txt", b": s\nking queen the a\n")
+    with pytest.raises(ValueError, match="restrict_vocab=0 is out of range: must be >= 1"):
+        evaluate_analogies(small_model, questions, restrict_vocab=0)
+
+
 # ------------------------------------------------------------- word2vec C formats
 @pytest.fixture()
 def vectors_file(small_model, tmp_path):

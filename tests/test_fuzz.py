@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import tracemalloc
+import warnings
 import zipfile
 from collections import Counter
 
@@ -21,7 +22,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from w2v import Config, CorpusError, ModelFileError, Word2Vec, build_corpus  # noqa: E402
+from w2v import Config, CorpusError, ModelFileError, Word2Vec, WordVectors, build_corpus  # noqa: E402
 from w2v.data import corpus as corpus_module  # noqa: E402
 from w2v.data._scan import TokenCounter  # noqa: E402
 from w2v.io import load_word2vec_format  # noqa: E402
@@ -252,20 +253,41 @@ def _model_file_bytes():
 MODEL_FILE = _model_file_bytes()
 
 
-def _load_model(data):
+def _load_model(data, mmap=None):
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "m.npz")
         with open(path, "wb") as f:
             f.write(data)
         try:
-            model = Word2Vec.load(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")       # "could not be memory-mapped"
+                model = Word2Vec.load(path, mmap=mmap)
         except ModelFileError:
             return None
-    n, dim = len(model.vocab), model.config.vector_size
-    assert model.W_in.shape == model.W_out.shape == (n, dim)
-    # each row contiguous (with Adam, rows sit beside their moments: a strided table)
-    assert model.W_in.dtype == np.float32 and model.W_in.strides[1] == 4
+        n, dim = len(model.vocab), model.config.vector_size
+        assert model.W_in.shape == model.W_out.shape == (n, dim)
+        # each row contiguous (with Adam, rows sit beside their moments: a strided table)
+        assert model.W_in.dtype == np.float32 and model.W_in.strides[1] == 4
+        model.W_in.sum(), model.W_out.sum()           # every mapped page can be read
     return model
+
+
+def _load_vectors(data, mmap=None):
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "v.npz")
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                wv = WordVectors.load(path, mmap=mmap)
+        except ModelFileError:
+            return None
+        assert wv.vectors.shape == (len(wv), wv.vector_size)
+        wv.vectors.sum()
+        if len(wv):
+            wv.most_similar(wv.index_to_key[0], topn=None)
+    return wv
 
 
 @FUZZ
@@ -278,6 +300,35 @@ def test_native_loader_on_mutated_files_loads_or_raises_model_file_error(changes
 @given(st.binary(max_size=300))
 def test_native_loader_on_random_bytes(data):
     _load_model(data)
+
+
+@FUZZ
+@given(ops)
+def test_mapped_native_loader_on_mutated_files_loads_or_raises_model_file_error(changes):
+    _load_model(mutate(MODEL_FILE, changes), mmap="r")
+
+
+def _vectors_file_bytes():
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "v.npz")
+        WordVectors(VECTORS, list(WORDS), np.arange(5, dtype=np.int64)).save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+VECTORS_FILE = _vectors_file_bytes()
+
+
+@FUZZ
+@given(ops, st.sampled_from([None, "r"]))
+def test_vectors_loader_on_mutated_files_loads_or_raises_model_file_error(changes, mmap):
+    _load_vectors(mutate(VECTORS_FILE, changes), mmap=mmap)
+
+
+@FUZZ
+@given(st.binary(max_size=300), st.sampled_from([None, "r"]))
+def test_vectors_loader_on_random_bytes(data, mmap):
+    _load_vectors(data, mmap=mmap)
 
 
 def _members():
@@ -306,6 +357,7 @@ def test_native_loader_with_altered_npy_headers(name, shape, descr, fortran):
     tracemalloc.start()
     try:
         _load_model(buffer.getvalue())
+        _load_model(buffer.getvalue(), mmap="r")
         assert tracemalloc.get_traced_memory()[1] < 20 * 2**20
     finally:
         tracemalloc.stop()

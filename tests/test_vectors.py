@@ -59,8 +59,9 @@ def test_ids_out_of_range_raise_index_error(model, bad):
 def test_empty_and_invalid_queries(model):
     with pytest.raises(ValueError, match="at least one"):
         model.most_similar(positive=[], negative=[])
+    assert model.most_similar("king", topn=0) == []          # as gensim
     with pytest.raises(ValueError, match="topn"):
-        model.most_similar("king", topn=0)
+        model.most_similar("king", topn=-1)
     with pytest.raises(ValueError, match="two words"):
         model.doesnt_match(["king"])
     with pytest.raises(TypeError):

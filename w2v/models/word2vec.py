@@ -9,7 +9,7 @@ import numpy as np
 from w2v.config import Config
 from w2v.data.corpus import Corpus, build_corpus
 from w2v.data.vocab import Vocab
-from w2v.io import ModelFileError, decode_words, encode_words, load_arrays, save_arrays
+from w2v.io import ModelFileError, load_arrays, save_arrays, vocabulary_arrays, vocabulary_from
 from w2v.training.checkpoint import resume
 from w2v.training.state import StateError, TrainingState, table_rows
 from w2v.training.trainer import Trainer
@@ -95,8 +95,7 @@ class Word2Vec:
                 logger.warning("build_vocab(update=True): the Huffman tree is rebuilt for %d words; "
                                "hierarchical softmax's node vectors (W_hs) restart from zero, the "
                                "word vectors are kept", n)
-        self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
-                               self.vocab.key_to_index)
+        self._wv = None
 
     def _init_weights(self, w_in: Optional[np.ndarray] = None) -> None:
         """A fresh training state for the vocabulary: W_in from `w_in` or word2vec's
@@ -113,8 +112,7 @@ class Word2Vec:
             if padding >= 0:
                 w_in[padding] = 0              # as nn.Embedding(padding_idx=...)
         self.state = TrainingState.for_config(self.config, n, w_in)
-        self._wv = WordVectors(self.W_in, self.vocab.index_to_key, self.vocab.counts,
-                               self.vocab.key_to_index)
+        self._wv = None
 
     def huffman_tree(self):
         """(code_starts, codes, points) of the Huffman tree of the vocabulary's counts, as
@@ -127,6 +125,20 @@ class Word2Vec:
     def W_in(self) -> Optional[np.ndarray]:
         """The input vectors (the word vectors), updated in place by training."""
         return None if self.state is None else self.state.tables["in"]
+
+    @W_in.setter
+    def W_in(self, values) -> None:
+        """Assigning to W_in copies the values into the trained table (same shape), so
+        that word_vecs, queries and further training all see them."""
+        if self.state is None:
+            raise RuntimeError("the model has no W_in yet: call build_vocab() first")
+        values = np.asarray(values)
+        table = self.state.tables["in"]
+        if values.shape != table.shape:
+            raise ValueError(f"W_in has shape {table.shape}; the new values have {values.shape}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError("the new W_in values contain NaN or inf")
+        np.copyto(table, values, casting="same_kind")
 
     @property
     def W_out(self) -> Optional[np.ndarray]:
@@ -167,6 +179,11 @@ class Word2Vec:
         """
         if self.vocab is None:
             raise RuntimeError("build_vocab(corpus) first: the model has no vocabulary")
+        read_only = [name for name, array in self.state.file_arrays().items()
+                     if not array.flags.writeable]
+        if read_only:
+            raise ValueError(f"cannot train: {', '.join(read_only)} are read-only (a model loaded "
+                             f"with mmap='r'); load it with Word2Vec.load(path) to train")
         resume = self.resume_state
         if resume is not None and corpus is not None:
             raise ValueError("this model resumes a run: its corpus was given to Word2Vec.resume()")
@@ -178,7 +195,6 @@ class Word2Vec:
             # Pretrained vectors come without counts: take them from this corpus, for
             # subsampling and the negative-sampling distribution.
             self.vocab.counts = np.bincount(self.corpus.ids, minlength=len(self.vocab)).astype(np.int64)
-            self._wv.counts = self.vocab.counts
         if resume is not None and checkpoint_dir is None:
             checkpoint_dir = resume.directory
         trainer = Trainer(self, self.corpus, epochs=epochs, progress=progress, callbacks=callbacks,
@@ -255,8 +271,7 @@ class Word2Vec:
             max_norm=self.config.max_norm, norm_type=self.config.norm_type)
 
     def vectors_changed(self) -> None:
-        if self._wv is not None:
-            self._wv.invalidate()
+        """Kept for older code; not needed: queries always read W_in as it is now."""
 
     # ----------------------------------------------------------------- vectors
     @property
@@ -266,9 +281,19 @@ class Word2Vec:
 
     @property
     def wv(self) -> WordVectors:
-        if self._wv is None:
+        """The queries (gensim's KeyedVectors API) on W_in and the vocabulary. They read
+        W_in at every call: edits in place, or a new array assigned to W_in, are seen."""
+        if self.vocab is None:
             raise RuntimeError("the model has no vocabulary yet: call build_vocab() or train()")
-        return self._wv
+        wv = self._wv
+        if wv is None or wv.vectors is not self.W_in or wv.index_to_key is not self.vocab.index_to_key:
+            wv = self._wv = WordVectors(
+                self.W_in, self.vocab.index_to_key, self.vocab.counts, self.vocab.key_to_index,
+                fixed_vocabulary="they are a Word2Vec model's W_in; grow the vocabulary with "
+                                 "build_vocab(corpus, update=True), or copy them: "
+                                 "WordVectors(model.W_in.copy(), list(model.index_to_key))")
+        wv.counts = self.vocab.counts
+        return wv
 
     @property
     def index_to_key(self):
@@ -300,8 +325,10 @@ class Word2Vec:
     def similarity(self, a, b) -> float:
         return self.wv.similarity(a, b)
 
-    def most_similar(self, positive=(), negative=(), topn: int = 10, restrict_vocab=None):
-        return self.wv.most_similar(positive, negative, topn, restrict_vocab)
+    def most_similar(self, positive=None, negative=None, topn=10, clip_start: int = 0,
+                     clip_end=None, restrict_vocab=None):
+        return self.wv.most_similar(positive, negative, topn=topn, clip_start=clip_start,
+                                    clip_end=clip_end, restrict_vocab=restrict_vocab)
 
     def analogy(self, a, b, c, topn: int = 1):
         return self.wv.analogy(a, b, c, topn)
@@ -322,17 +349,20 @@ class Word2Vec:
         """
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary")
-        blob, ends = encode_words(self.vocab.index_to_key)
-        arrays = self.state.file_arrays()
-        arrays.update(counts=self.vocab.counts, words_utf8=blob, word_ends=ends)
+        arrays, word_meta = vocabulary_arrays(self.vocab.index_to_key)
+        arrays.update(self.state.file_arrays())
+        arrays["counts"] = self.vocab.counts
         meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
                 "train_runs": self.train_runs, "history": self.history,
-                "loss_curve": [list(point) for point in self.loss_curve]}
+                "loss_curve": [list(point) for point in self.loss_curve], **word_meta}
         save_arrays(path, {**arrays, **(extra_arrays or {})}, {**meta, **(extra_meta or {})})
 
     @classmethod
-    def load(cls, path) -> "Word2Vec":
-        arrays, meta = load_arrays(path)
+    def load(cls, path, mmap: Optional[str] = None) -> "Word2Vec":
+        """A model saved by save(). mmap="r" maps its arrays read-only from the file
+        instead of reading them (quick to open, pages shared between processes): such a
+        model answers queries but cannot train (load it without mmap to train)."""
+        arrays, meta = load_arrays(path, mmap=mmap)
         try:
             config = Config.from_dict(meta["config"])
         except (KeyError, TypeError, ValueError) as e:
@@ -340,7 +370,7 @@ class Word2Vec:
         for name in ("W_in", "counts", "words_utf8", "word_ends"):
             if name not in arrays:
                 raise ModelFileError(f"{path}: model file lacks the array {name!r}")
-        words = decode_words(arrays["words_utf8"], arrays["word_ends"], path)
+        words = vocabulary_from(arrays, meta, path)
         n = len(words)
         if config.hs and n < 2:
             raise ModelFileError(f"{path}: a hierarchical-softmax model of {n} word(s)")
@@ -360,13 +390,13 @@ class Word2Vec:
             model.vocab = Vocab(words, counts)
         except ValueError as e:
             raise ModelFileError(f"{path}: {e}") from None
-        state.interleave()        # each row beside its moments, as in a fresh model
+        if mmap is None:
+            state.interleave()    # each row beside its moments, as in a fresh model
         model.state = state
         model.train_runs = _meta_count(meta, "train_runs", path)
         model.history = history
         model.loss_curve = _meta_loss_curve(meta, path)
-        model._wv = WordVectors(model.W_in, model.vocab.index_to_key, model.vocab.counts,
-                                model.vocab.key_to_index)
+        model._wv = None
         return model
 
     def save_word2vec_format(self, path, binary: Optional[bool] = None) -> None:
