@@ -12,6 +12,8 @@ import typing
 from typing import List, Optional
 
 from w2v.config import MODEL_DEFAULTS, Config
+from w2v.paths import (OutputPathError, check_output_dir, check_output_file, default_name,
+                       same_file, save_or_rescue)
 
 PROBE_WORDS = ("king", "france", "computer", "city", "good", "dog", "music")
 
@@ -85,11 +87,56 @@ def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
 
 
 def default_output(corpus: str) -> str:
+    """The model name `w2v train` picks for a corpus: <corpus name>.w2v.npz (w2v.paths
+    then makes sure it replaces nothing)."""
     name = os.path.basename(os.fspath(corpus))
     for ext in (".gz", ".bz2", ".xz", ".txt"):
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
     return (name or "model") + ".w2v.npz"
+
+
+PLOT_FILES = ("loss.png", "words.png")
+
+
+def check_plotting() -> None:
+    """Refuse --plot before any work when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError('--plot needs matplotlib: pip install "w2v[plot]"') from None
+
+
+def train_outputs(args, say) -> dict:
+    """Every path `w2v train` will write, checked before training: {"model", "vectors",
+    "checkpoints", "plots"} (None where not asked for). Inputs are never replaced, a
+    default name never replaces an existing file, directories must exist and be writable."""
+    inputs = [(args.corpus, "corpus")]
+    if args.output:
+        model = check_output_file(args.output, "model", inputs)
+    else:
+        model = check_output_file(default_name(default_output(args.corpus), say=say,
+                                                      what="model"), "model", inputs)
+    vectors = None
+    if args.save_vectors:
+        vectors = check_output_file(args.save_vectors, "vectors", inputs)
+        if same_file(vectors, model):
+            raise OutputPathError(f"--save-vectors and the model output both name {model}: "
+                                  f"give them different names")
+    checkpoints = None
+    if args.checkpoint_dir:
+        checkpoints = check_output_dir(args.checkpoint_dir, "checkpoint directory", inputs)
+    plots = None
+    if args.plot is not None:
+        check_plotting()
+        if args.plot:
+            plots = args.plot
+        else:
+            stem = model[: -len(".npz")] if model.endswith(".npz") else model
+            plots = default_name(stem + "-plots", is_dir=True, say=say, what="plots")
+        outputs = [(model, "model output"), (vectors, "vectors output")]
+        plots = check_output_dir(plots, "plot directory", inputs + outputs, files=PLOT_FILES)
+    return {"model": model, "vectors": vectors, "checkpoints": checkpoints, "plots": plots}
 
 
 def train_command(argv, prog: str = "w2v train") -> int:
@@ -107,7 +154,8 @@ def train_command(argv, prog: str = "w2v train") -> int:
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO,
                         format="%(message)s")
     say = (lambda *a: None) if args.quiet else print
-    output = args.output or default_output(args.corpus)
+    outputs = train_outputs(args, say)
+    output = outputs["model"]
 
     started = time.perf_counter()
     if args.resume:
@@ -133,12 +181,16 @@ def train_command(argv, prog: str = "w2v train") -> int:
         interrupted = True
         say("interrupted: saving what was trained so far")
     except TrainingDiverged as e:
-        model.save(output)              # the state it was rolled back to
-        raise TrainingDiverged(f"{e}; that model is saved to {output}") from None
+        saved = save_or_rescue(model.save, output)    # the state it was rolled back to
+        raise TrainingDiverged(f"{e}; that model is saved to {saved}") from None
     report = model.last_report
-    model.save(output)
+    save_or_rescue(model.save, output)
     if args.save_vectors:
-        model.save_word2vec_format(args.save_vectors)
+        try:
+            model.save_word2vec_format(args.save_vectors)
+        except OSError as e:
+            raise OSError(f"could not write the vectors to {args.save_vectors} ({e}); the model "
+                          f"is saved in {output}: `w2v export {output}` writes them") from None
 
     say(f"optimizer {config.optimizer}, {report.workers} worker thread(s), "
         f"{len(report.epochs)} epoch(s)")
@@ -149,11 +201,9 @@ def train_command(argv, prog: str = "w2v train") -> int:
         f"{report.seconds:.1f} s: {report.words_per_second / 1e6:.2f} M words/s; "
         f"total {time.perf_counter() - started:.1f} s")
     say(f"model written to {output}" + (f", vectors to {args.save_vectors}" if args.save_vectors else ""))
-    if args.plot is not None:
+    if outputs["plots"] is not None:
         from w2v.plot import plot_model
-        directory = args.plot or output[: -len(".npz")] + "-plots" if output.endswith(".npz") \
-            else args.plot or output + "-plots"
-        say("plots written: " + ", ".join(plot_model(model, directory)))
+        say("plots written: " + ", ".join(plot_model(model, outputs["plots"])))
     if args.quiet:
         return 130 if interrupted else 0
 
@@ -265,6 +315,7 @@ def evaluate_command(argv, prog):
     return 0
 
 
+PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
 EXPORT_FORMATS = {"word2vec": ".txt", "word2vec-bin": ".bin", "vec": ".vec",
                   "projector": "-projector", "torch": ".pt"}
 
@@ -279,8 +330,7 @@ def export_vectors(wv, output: str, fmt: str, padding_idx=None) -> List[str]:
         # TensorBoard Embedding Projector: vectors.tsv (one row of numbers per word) and
         # metadata.tsv (one word per line; a single column has no header line).
         os.makedirs(output, exist_ok=True)
-        vectors_path = os.path.join(output, "vectors.tsv")
-        metadata_path = os.path.join(output, "metadata.tsv")
+        vectors_path, metadata_path = (os.path.join(output, name) for name in PROJECTOR_FILES)
         row_format = "\t".join(["%.6g"] * wv.vector_size) + "\n"
         with atomic_write(vectors_path) as f:
             for row in wv.vectors.tolist():
@@ -311,17 +361,22 @@ def export_command(argv, prog):
     parser.add_argument("-o", "--output", help="file (directory for projector) to write; "
                                                "default: beside MODEL with the format's extension")
     args = parser.parse_args(argv)
-    model = load_any(args.model)
+    inputs = [(args.model, "model")]
+    to_directory = args.format == "projector"
     output = args.output
-    if output is None:
+    if output is None:          # beside the model, under a name that replaces nothing
         stem = args.model
         for ext in (".npz", ".bin", ".txt", ".vec"):
             if stem.lower().endswith(ext):
                 stem = stem[: -len(ext)]
                 break
-        output = stem + EXPORT_FORMATS[args.format]
-        if os.path.abspath(output) == os.path.abspath(args.model):
-            output = stem + ".export" + EXPORT_FORMATS[args.format]
+        output = default_name(stem + EXPORT_FORMATS[args.format], is_dir=to_directory,
+                              say=print, what=f"{args.format} export")
+    if to_directory:
+        check_output_dir(output, "projector directory", inputs, files=PROJECTOR_FILES)
+    else:
+        check_output_file(output, f"{args.format} export", inputs)
+    model = load_any(args.model)
     wv = model.wv if hasattr(model, "wv") else model
     padding = getattr(getattr(model, "config", None), "padding_idx", None)
     for path in export_vectors(wv, output, args.format, padding_idx=padding):
@@ -342,8 +397,12 @@ def plot_command(argv, prog):
     parser.add_argument("--skip", type=int, default=0,
                         help="skip this many most frequent words first, e.g. stop words (0)")
     args = parser.parse_args(argv)
+    check_plotting()
+    directory = args.output_dir or default_name(
+        os.path.splitext(os.path.basename(args.model))[0] + "-plots", is_dir=True, say=print,
+        what="plots")
+    check_output_dir(directory, "plot directory", [(args.model, "model")], files=PLOT_FILES)
     model = load_any(args.model)
-    directory = args.output_dir or os.path.splitext(os.path.basename(args.model))[0] + "-plots"
     for path in plot_model(model, directory, args.words, args.top, args.skip):
         print(f"wrote {path}")
     return 0

@@ -90,14 +90,16 @@ def corpus_identity(corpus) -> dict:
 class CheckpointWriter:
     """Saves a trainer's state into a directory when `checkpoint_every` says so."""
 
-    def __init__(self, directory, trainer, resuming: bool = False):
+    def __init__(self, directory, trainer, resuming: bool = False, continuing: bool = False):
+        """resuming: the run checkpointed there goes on; continuing: the checkpoints there
+        are this model's own, from an earlier train() call (numbering goes on)."""
         self.directory = os.fspath(directory)
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise NotADirectoryError(f"checkpoint directory {self.directory} is a file")
         os.makedirs(self.directory, exist_ok=True)
         self.trainer = trainer
         existing = list_checkpoints(self.directory)
-        if existing and not resuming:
+        if existing and not (resuming or continuing):
             names = ", ".join(os.path.basename(p) for _, p in existing)
             raise CheckpointError(
                 f"{self.directory} already holds checkpoints ({names}) of another run: continue "

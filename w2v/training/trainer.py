@@ -56,9 +56,10 @@ class Trainer:
 
     def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
                  callbacks: Sequence[Callable] = (), lr_range: Tuple[float, float] | None = None,
-                 checkpoint_dir=None, resume=None):
+                 checkpoint_dir=None, resume=None, continuing: bool = False):
         """checkpoint_dir: save the training state there (see w2v.training.checkpoint); resume: the
-        ResumeState of an interrupted run (from w2v.training.checkpoint.resume) to continue."""
+        ResumeState of an interrupted run (from w2v.training.checkpoint.resume) to continue;
+        continuing: checkpoint_dir holds this model's own checkpoints of an earlier call."""
         config = model.config
         self.model = model
         self.corpus = corpus
@@ -108,6 +109,7 @@ class Trainer:
             shared_negatives=config.shared_negatives, optimizer=config.optimizer,
             beta1=config.beta1, beta2=config.beta2, eps=config.eps,
             batch_windows=config.batch_words, freeze=config.freeze,
+            frozen_rows=-1 if model.frozen_rows is None else model.frozen_rows,
             padding_idx=config.resolved_padding_idx(len(model.vocab)),
             max_norm=config.max_norm or 0.0, norm_type=config.norm_type)
         self.bounds = chunk_bounds(corpus.sentence_starts, config.chunk_words)
@@ -129,7 +131,7 @@ class Trainer:
             resume.apply(self)
         self._position = self.start             # the last consistent point reached
         self.checkpoints = None if checkpoint_dir is None else \
-            CheckpointWriter(checkpoint_dir, self, resuming=resume is not None)
+            CheckpointWriter(checkpoint_dir, self, resuming=resume is not None, continuing=continuing)
         self.good_state = GoodState(self)
 
     # ------------------------------------------------------------------ epochs
