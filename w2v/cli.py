@@ -161,12 +161,12 @@ def train_command(argv, prog: str = "w2v train") -> int:
     if args.resume:
         given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
                  if getattr(args, f.name, None) is not None}
-        model = Word2Vec.resume(args.checkpoint_dir, args.corpus, **given)
+        model = Word2Vec.resume(args.checkpoint_dir, args.corpus, **given)   # logs where
         config = model.config
-        state = model.resume_state
-        say(f"resuming {state.path}: epoch {state.epoch + 1} of {state.epochs}, "
-            f"sentence {state.sentence:,}")
+        seconds_before = sum(e.get("seconds", 0.0) for e in
+                             model.history[model.resume_state.history_start:])
     else:
+        seconds_before = 0.0
         model = Word2Vec(config=config)
         model.build_vocab(args.corpus)
     vocab_seconds = time.perf_counter() - started
@@ -174,8 +174,11 @@ def train_command(argv, prog: str = "w2v train") -> int:
     say(f"vocabulary: {len(model.vocab):,} words (min_count={config.min_count}) from "
         f"{stats.tokens:,} tokens in {stats.lines:,} lines, built in {vocab_seconds:.1f} s")
     interrupted = False
+    finished = args.resume and model.resume_state.finished
+    if finished:
+        say(f"the run in {args.checkpoint_dir} is finished: nothing left to train; writing its model")
     try:
-        model.train(progress=not args.no_progress and not args.quiet,
+        model.train(progress=not args.no_progress and not args.quiet,     # nothing, if finished
                     checkpoint_dir=args.checkpoint_dir)
     except KeyboardInterrupt:
         interrupted = True
@@ -194,12 +197,13 @@ def train_command(argv, prog: str = "w2v train") -> int:
 
     say(f"optimizer {config.optimizer}, {report.workers} worker thread(s), "
         f"{len(report.epochs)} epoch(s)")
-    for e in report.epochs:
+    for e in report.epochs if not report.logged_epochs else ():   # else logged as they ended
         say(f"  epoch {e.epoch}{'' if e.complete else ' (interrupted)'}: loss {e.loss:.4f}, "
             f"{e.words:,} words, {e.seconds:.1f} s, lr {e.lr:.2e}")
+    before = f", {seconds_before:.1f} s of it before the resume" if seconds_before else ""
     say(f"trained {report.words:,} words ({report.raw_words:,} corpus words) in "
-        f"{report.seconds:.1f} s: {report.words_per_second / 1e6:.2f} M words/s; "
-        f"total {time.perf_counter() - started:.1f} s")
+        f"{report.seconds:.1f} s{before}: {report.words_per_second / 1e6:.2f} M words/s; "
+        f"this command took {time.perf_counter() - started:.1f} s")
     say(f"model written to {output}" + (f", vectors to {args.save_vectors}" if args.save_vectors else ""))
     if outputs["plots"] is not None:
         from w2v.plot import plot_model
@@ -231,35 +235,57 @@ def train_command(argv, prog: str = "w2v train") -> int:
 
 
 # ----------------------------------------------------------------- other commands
-def load_any(path):
-    """A native model (.npz) or word vectors from a word2vec / fastText file."""
-    import zipfile
-
+def load_any(path, unicode_errors: str = "strict"):
+    """A native model (.npz, recognised by its zip magic even when damaged) or word
+    vectors from a word2vec / fastText file."""
+    from w2v.io import ModelFileError
     from w2v.models.word2vec import Word2Vec
-    from w2v.vectors import WordVectors
+    from w2v.vectors import WordVectors, load_vectors
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"model file not found: {path}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"model path is a directory: {path}")
-    if zipfile.is_zipfile(path):
-        return Word2Vec.load(path)
-    return WordVectors.load_word2vec_format(path)
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic in (b"PK\x03\x04", b"PK\x05\x06"):      # a .npz (zip) file
+        try:
+            return Word2Vec.load(path)
+        except ModelFileError as error:
+            try:                                   # word vectors saved by WordVectors.save
+                return load_vectors(path)
+            except ModelFileError:
+                raise error from None
+    return WordVectors.load_word2vec_format(path, unicode_errors=unicode_errors)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: must be >= 1")
+    return value
 
 
 def _model_parser(prog, description):
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("model", help="a model saved by w2v (.npz) or a word2vec / fastText "
                                       "vector file (.bin, .txt, .vec)")
+    parser.add_argument("--unicode-errors", default="strict",
+                        choices=("strict", "replace", "ignore", "surrogateescape"),
+                        help="vector files: what to do with words that are not valid UTF-8 "
+                             "(default strict: an error)")
     return parser
 
 
 def similar_command(argv, prog):
     parser = _model_parser(prog, "Nearest neighbours (cosine) of each word.")
     parser.add_argument("words", nargs="+", metavar="WORD")
-    parser.add_argument("-n", "--topn", type=int, default=10, help="neighbours per word (default 10)")
+    parser.add_argument("-n", "--topn", type=_positive_int, default=10, help="neighbours per word (default 10)")
     args = parser.parse_args(argv)
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     for word in args.words:
         neighbours = model.most_similar(word, topn=args.topn)
         print(f"{word}:")
@@ -273,9 +299,9 @@ def analogy_command(argv, prog):
     parser.add_argument("a")
     parser.add_argument("b")
     parser.add_argument("c")
-    parser.add_argument("-n", "--topn", type=int, default=5, help="answers to print (default 5)")
+    parser.add_argument("-n", "--topn", type=_positive_int, default=5, help="answers to print (default 5)")
     args = parser.parse_args(argv)
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     answers = model.analogy(args.a, args.b, args.c, topn=args.topn)
     print(f"{args.a} : {args.b} = {args.c} : ?")
     for word, score in answers:
@@ -289,7 +315,7 @@ def evaluate_command(argv, prog):
                                  "correlation (word1 TAB word2 TAB score).")
     parser.add_argument("--analogies", metavar="FILE", help="analogy questions, e.g. questions-words.txt")
     parser.add_argument("--pairs", metavar="FILE", nargs="+", help="word-pair files, e.g. wordsim353.tsv")
-    parser.add_argument("--restrict-vocab", type=int, default=30000, metavar="N",
+    parser.add_argument("--restrict-vocab", type=_positive_int, default=30000, metavar="N",
                         help="analogies: search among the N most frequent words (default 30000)")
     parser.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
     parser.add_argument("--case-sensitive", action="store_true")
@@ -297,7 +323,7 @@ def evaluate_command(argv, prog):
     args = parser.parse_args(argv)
     if not args.analogies and not args.pairs:
         parser.error("give --analogies FILE and/or --pairs FILE")
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     if args.analogies:
         result = evaluate_analogies(model, args.analogies, restrict_vocab=args.restrict_vocab,
                                     case_insensitive=not args.case_sensitive, method=args.method)
@@ -376,7 +402,7 @@ def export_command(argv, prog):
         check_output_dir(output, "projector directory", inputs, files=PROJECTOR_FILES)
     else:
         check_output_file(output, f"{args.format} export", inputs)
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     wv = model.wv if hasattr(model, "wv") else model
     padding = getattr(getattr(model, "config", None), "padding_idx", None)
     for path in export_vectors(wv, output, args.format, padding_idx=padding):
@@ -393,7 +419,7 @@ def plot_command(argv, prog):
                         help="directory for the PNGs (default: <model name>-plots)")
     parser.add_argument("--words", nargs="+", metavar="WORD", help="words to map (default: the "
                                                                   "most frequent ones)")
-    parser.add_argument("--top", type=int, default=100, help="how many frequent words to map (100)")
+    parser.add_argument("--top", type=_positive_int, default=100, help="how many frequent words to map (100)")
     parser.add_argument("--skip", type=int, default=0,
                         help="skip this many most frequent words first, e.g. stop words (0)")
     args = parser.parse_args(argv)
@@ -402,7 +428,7 @@ def plot_command(argv, prog):
         os.path.splitext(os.path.basename(args.model))[0] + "-plots", is_dir=True, say=print,
         what="plots")
     check_output_dir(directory, "plot directory", [(args.model, "model")], files=PLOT_FILES)
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     for path in plot_model(model, directory, args.words, args.top, args.skip):
         print(f"wrote {path}")
     return 0
@@ -421,8 +447,14 @@ commands:
   export MODEL --format word2vec|word2vec-bin|vec|projector|torch [-o OUT]
   plot MODEL [-o DIR]               loss curves and a PCA map as PNGs (needs matplotlib)
 
-`{prog} COMMAND --help` tells more. MODEL is a .npz saved by w2v or a word2vec /
+`{prog} COMMAND --help` tells more; `{prog} --version` prints the version. MODEL is a .npz saved by w2v or a word2vec /
 fastText vector file."""
+
+
+def _mistyped_command(word: str) -> Optional[str]:
+    import difflib
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def main(argv=None, prog: str = "w2v", command: Optional[str] = None) -> int:
@@ -436,10 +468,20 @@ def main(argv=None, prog: str = "w2v", command: Optional[str] = None) -> int:
         if not argv or argv[0] in ("-h", "--help"):
             print(USAGE.format(prog=prog))
             return 0 if argv else 2
+        if argv[0] in ("-V", "--version"):
+            from w2v import __version__
+            print(f"w2v {__version__}")
+            return 0
         command = "train"
         if argv[0] in COMMANDS:
             command, prog = argv[0], f"{prog} {argv[0]}"
             argv = argv[1:]
+        elif not os.path.exists(argv[0]) and _mistyped_command(argv[0]):
+            # `w2v CORPUS` trains; a missing file named like a command is a typo
+            print(f"{prog}: error: {argv[0]!r} is neither a command ({', '.join(COMMANDS)}) nor "
+                  f"a corpus file (did you mean `{prog} {_mistyped_command(argv[0])}`?)",
+                  file=sys.stderr)
+            return 1
     command = COMMANDS[command]
     try:
         return command(argv, prog=prog)

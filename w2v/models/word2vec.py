@@ -33,6 +33,7 @@ class Word2Vec:
 
     def __init__(self, corpus=None, *, config: Optional[Config] = None, progress: bool = True,
                  callbacks: Sequence[Callable] = (), checkpoint_dir=None, **params):
+        Config.check_names(params)
         if config is None:
             config = Config(**params)
         elif params:

@@ -258,6 +258,11 @@ class ResumeState:
     history_start: int       # model.history[history_start:] are the run's complete epochs
     report: dict
 
+    @property
+    def finished(self) -> bool:
+        """The checkpoint was taken after the run's last epoch: nothing is left to train."""
+        return self.epoch >= self.epochs
+
     def apply(self, trainer) -> None:
         if not np.any(trainer.bounds == self.sentence):
             raise CheckpointError(f"{self.path}: sentence {self.sentence} is not a chunk boundary "
@@ -345,8 +350,12 @@ def resume(directory, corpus, load_model, **overrides):
         directory=directory, path=path, epochs=state["epochs"], epoch=state["epoch"],
         sentence=state["sentence"], tally=state["tally"], rng_states=state["rng_states"],
         history_start=state["history_start"], report=state["report"])
-    logger.info("resuming %s: epoch %d of %d, sentence %d", path, state["epoch"] + 1,
-                state["epochs"], state["sentence"])
+    if model.resume_state.finished:
+        logger.info("%s: the run is finished (%d of %d epochs): train() has nothing left to do; "
+                    "train(epochs=N) afterwards trains more", path, state["epochs"], state["epochs"])
+    else:
+        logger.info("resuming %s: epoch %d of %d, sentence %d", path, state["epoch"] + 1,
+                    state["epochs"], state["sentence"])
     return model
 
 
