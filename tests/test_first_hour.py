@@ -17,14 +17,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = ["--epochs", "2", "--workers", "1", "--vector-size", "8"]
 
 
-@pytest.fixture
-def small_corpus(toy_corpus, tmp_path):
-    path = tmp_path / "small.txt"
-    with open(toy_corpus, encoding="utf-8") as f:
-        path.write_text("".join(f.readlines()[:3000]), encoding="utf-8")
-    return path
-
-
 def test_an_unbuilt_source_folder_says_what_to_do(tmp_path):
     """`python -m w2v` from a checkout whose compiled modules are not built (they are
     installed elsewhere): one clear message, not `No module named 'w2v._scan'`."""

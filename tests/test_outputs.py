@@ -21,12 +21,9 @@ TRAIN = ["--epochs", "1", "--workers", "1", "--no-progress", "--vector-size", "8
 
 
 @pytest.fixture
-def corpus(toy_corpus, tmp_path):
-    """A small corpus in its own folder (the commands run in that folder)."""
-    path = tmp_path / "c2.txt"
-    with open(toy_corpus, encoding="utf-8") as f:
-        path.write_text("".join(f.readlines()[:3000]), encoding="utf-8")
-    return path
+def corpus(small_corpus):
+    """A small corpus named c2.txt in its own folder (the commands run in that folder)."""
+    return small_corpus
 
 
 @pytest.fixture
