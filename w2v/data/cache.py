@@ -116,6 +116,7 @@ class IdStreamWriter:
         header = dict(meta, format_version=FORMAT_VERSION, n_ids=self.final_ids,
                       ids_offset=HEADER_BYTES, sections=sections, file_bytes=offset,
                       crc32=self.crc, vocab_fingerprint=vocab_fingerprint(words, counts))
+        header["header_crc32"] = _header_crc(header)
         text = MAGIC + json.dumps(header, sort_keys=True).encode("utf-8") + b"\n"
         if len(text) > HEADER_BYTES:
             raise CorpusCacheError(f"{self.path}: cache header of {len(text)} bytes does not fit "
@@ -137,6 +138,11 @@ class IdStreamWriter:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _header_crc(header: dict) -> int:
+    fields = {k: v for k, v in header.items() if k != "header_crc32"}
+    return zlib.crc32(json.dumps(fields, sort_keys=True).encode("utf-8"))
 
 
 # -------------------------------------------------------------------- reading
@@ -164,6 +170,9 @@ def read_header(path) -> Optional[dict]:
                                f"w2v writes); delete the file to rebuild it") from None
     if version != FORMAT_VERSION:
         return None
+    if header.get("header_crc32") != _header_crc(header):
+        raise CorpusCacheError(f"corpus cache {path}: the header is damaged (its CRC-32 does "
+                               f"not match); delete the file to rebuild it")
     try:
         n_ids = int(header["n_ids"])
         sections = {k: (int(v[0]), int(v[1])) for k, v in header["sections"].items()}

@@ -470,6 +470,9 @@ def _reuse_cache(cache: str, request: dict, vocab: Optional[Vocab]):
                        "checked against it: rebuilding it", cache)
         return None
     old = header.get("request")
+    given = request["vocab"].get("given")
+    if isinstance(old, dict) and given is not None and header.get("vocab_fingerprint") == given:
+        old = dict(old, vocab=request["vocab"])    # built or given, it holds this vocabulary
     if not isinstance(old, dict) or old != request:
         logger.warning("corpus cache %s is stale (%s): rebuilding it", cache,
                        _what_changed(old if isinstance(old, dict) else {}, request))
