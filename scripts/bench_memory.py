@@ -122,8 +122,9 @@ def make_big(args) -> int:
 # ---------------------------------------------------------- the mapped id stream
 def phase(args) -> int:
     """One process of --mapped: 'build' writes the cache, 'train' reuses it and trains."""
-    import numpy as np
     from w2v import Word2Vec
+    # a shell's background job starts with Ctrl-C ignored: restore it, the time limit sends it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     config = dict(optimizer=args.optimizer, workers=args.workers, epochs=args.epochs,
                   corpus_cache=args.cache, min_count=args.min_count)
     watch = AnonPeak()
@@ -136,8 +137,7 @@ def phase(args) -> int:
               "vocab": len(model.vocab), "cache_bytes": os.path.getsize(args.cache),
               "id_stream_bytes": model.corpus.ids.nbytes + model.corpus.sentence_starts.nbytes,
               "anon_start_mb": anon_start, "arrays_bytes": model_arrays_bytes(model),
-              "mapped": isinstance(model.corpus.ids.base, np.memmap)
-              or model.corpus.cache_path is not None}
+              "mapped": model.corpus.cache_path is not None}
     if args.phase == "train":
         timer = None
         if args.train_seconds:
@@ -166,7 +166,7 @@ def mapped(args) -> int:
     if args.cache is None:
         raise SystemExit("--mapped needs --cache PATH (a file beside the corpus, not in the repository)")
     results = {}
-    for name in ("build", "train"):
+    for name in args.phases:
         if name == "build" and os.path.exists(args.cache) and not args.rebuild:
             print(f"{args.cache} exists: reusing it (--rebuild to write it again)")
             continue
@@ -257,6 +257,8 @@ def main():
     parser.add_argument("--mapped", metavar="TEXT", help="train from a corpus cache of TEXT")
     parser.add_argument("--cache", metavar="PATH", help="the corpus cache file")
     parser.add_argument("--rebuild", action="store_true", help="--mapped: write the cache again")
+    parser.add_argument("--phases", nargs="+", choices=("build", "train"), default=["build", "train"],
+                        help="--mapped: write the cache (build), train from it (train), or both")
     parser.add_argument("--train-seconds", type=float, default=300,
                         help="--mapped: stop training after this long (0: run --epochs in full)")
     parser.add_argument("--epochs", type=int, default=1)
