@@ -4,6 +4,7 @@ import os as _os
 try:
     from w2v.training.checkpoint import CheckpointError
     from w2v.config import Config
+    from w2v.data.cache import CorpusCacheError
     from w2v.data.corpus import Corpus, CorpusError, build_corpus
     from w2v.io import ModelFileError
     from w2v.models.word2vec import Word2Vec
@@ -24,6 +25,6 @@ except ModuleNotFoundError as _missing:
         f"use the installed `w2v` command and plain `pytest`.") from None
 
 __version__ = "0.1.0"
-__all__ = ["CheckpointError", "Config", "Corpus", "CorpusError", "EpochStats", "ModelFileError",
-           "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
+__all__ = ["CheckpointError", "Config", "Corpus", "CorpusCacheError", "CorpusError", "EpochStats",
+           "ModelFileError", "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
            "build_corpus", "load_vectors"]

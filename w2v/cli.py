@@ -41,7 +41,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         choices = {"optimizer": ("adam", "sgd"),
                    "encoding_errors": ("strict", "replace", "ignore")}.get(f.name)
         group.add_argument(_flag(f.name), dest=f.name, type=base, default=None, choices=choices,
-                           metavar=None if choices else {"checkpoint_every": "INTERVAL", "encoding": "CODEC"}.get(
+                           metavar=None if choices else {"checkpoint_every": "INTERVAL", "encoding": "CODEC",
+                                                                         "corpus_cache": "PATH"}.get(
                                f.name, {int: "N", float: "X"}.get(base, "NAME")),
                            help=help_text)
 

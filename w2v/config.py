@@ -91,6 +91,12 @@ class Config:
     max_sentence_length: int = _param(10000, "longer lines are split into pieces of this many words")
     encoding: str = _param("utf-8", "text encoding of corpus files")
     encoding_errors: str = _param("strict", "what to do with bytes that are not valid `encoding`")
+    corpus_cache: Optional[str] = _param(None, "a file for the id stream: written while the text "
+                                               "is encoded, memory-mapped for training, reused "
+                                               "by later runs on the same corpus and vocabulary")
+    corpus_memory_fraction: float = _param(0.5, "without corpus_cache, an id stream larger than "
+                                                "this fraction of the available memory goes to "
+                                                "a temporary file, memory-mapped")
 
     # Optimisation
     optimizer: str = _param("adam", "\"adam\": lazy (sparse) Adam; \"sgd\": word2vec's SGD")
@@ -196,6 +202,13 @@ class Config:
             raise ValueError("negative=0 and hs=False leave no loss to train: set negative > 0 "
                              "(negative sampling) or hs=True (hierarchical softmax), or both")
         need(isinstance(self.shrink_windows, bool), "shrink_windows", "True or False")
+        is_num("corpus_memory_fraction")
+        need(0 <= self.corpus_memory_fraction <= 1, "corpus_memory_fraction",
+             "must be in [0, 1] (0: always a file)")
+        if self.corpus_cache is not None:
+            if not isinstance(self.corpus_cache, (str, os.PathLike)) or not os.fspath(self.corpus_cache):
+                raise TypeError(f"corpus_cache must be a file path, got {self.corpus_cache!r}")
+            self.corpus_cache = os.fspath(self.corpus_cache)
         need(self.encoding_errors in ENCODING_ERRORS, "encoding_errors", f"one of {ENCODING_ERRORS}")
         need(isinstance(self.rollback_on_divergence, bool), "rollback_on_divergence", "True or False")
         parse_interval(self.checkpoint_every, "checkpoint_every")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import ctypes
+import dataclasses
 import functools
 import gzip
 import io
@@ -18,6 +19,7 @@ import itertools
 import logging
 import lzma
 import os
+import tempfile
 from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ import numpy as np
 
 from w2v.data._scan import TokenCounter
 from w2v.config import Config
+from w2v.data.cache import (CorpusCacheError, IdStreamWriter, open_stream, read_header,
+                            source_identity, vocab_fingerprint)
 from w2v.data.vocab import Vocab, prune_counts
 
 logger = logging.getLogger(__name__)
@@ -38,18 +42,34 @@ CHUNK_IDS = 1 << 22          # ids kept per array while reading (16 MB, mapped o
 
 
 class _IdChunks:
-    """The id stream while it is being read: arrays of CHUNK_IDS ids, filled in order.
+    """The id stream while it is being read, in order: in memory, in arrays of
+    CHUNK_IDS ids, until it would pass `budget_ids`; from then on in a file
+    (`open_file()` gives its IdStreamWriter), the chunks so far written out first.
 
     Chunks are large enough that the allocator maps each one separately, so memory
     goes back to the system as soon as a chunk is released (small arrays would leave
     the freed heap behind in the process's resident memory).
     """
 
-    def __init__(self):
+    def __init__(self, budget_ids: Optional[int] = None, open_file=None):
         self.chunks: List[np.ndarray] = []
         self.filled = CHUNK_IDS
+        self.n_ids = 0
+        self.budget_ids = budget_ids
+        self.open_file = open_file
+        self.file = None             # the IdStreamWriter, once the stream went to a file
 
     def append(self, ids: np.ndarray) -> None:
+        if self.file is None and self.budget_ids is not None \
+                and self.n_ids + len(ids) > self.budget_ids:
+            writer = self.open_file(self.n_ids + len(ids))
+            for piece in self.pieces():
+                writer.append(piece)
+            self.file = writer
+        self.n_ids += len(ids)
+        if self.file is not None:
+            self.file.append(ids)
+            return
         start = 0
         while start < len(ids):
             if self.filled == CHUNK_IDS:
@@ -61,13 +81,24 @@ class _IdChunks:
             start += n
 
     def pieces(self):
-        """Yield the filled parts in order, releasing each chunk after it is handed out."""
+        """Yield the ids in order, in pieces of at most BATCH_TOKENS; a chunk in memory
+        is released after it is handed out, a file is read a piece at a time."""
+        if self.file is not None:
+            for start in range(0, self.file.raw_ids, BATCH_TOKENS):
+                yield self.file.read(start, min(BATCH_TOKENS, self.file.raw_ids - start))
+            return
         while self.chunks:
             chunk = self.chunks.pop(0)
             end = self.filled if not self.chunks else CHUNK_IDS
             for start in range(0, end, BATCH_TOKENS):
                 yield chunk[start:min(start + BATCH_TOKENS, end)]
             del chunk
+        self.filled = CHUNK_IDS
+
+    def discard(self) -> None:
+        self.chunks = []
+        if self.file is not None:
+            self.file.discard()
 
 
 class CorpusError(ValueError):
@@ -101,6 +132,7 @@ class Corpus:
     ids: np.ndarray              # int32, every id in [0, vocab_size)
     sentence_starts: np.ndarray  # int64, n_sentences + 1 offsets into ids, from 0 to len(ids)
     stats: CorpusStats
+    cache_path: Optional[str] = None   # the file ids and sentence_starts are mapped from
 
     @property
     def n_sentences(self) -> int:
@@ -291,25 +323,172 @@ def build_corpus(source, config: Config, vocab: Optional[Vocab] = None,
     if vocab is not None and grow is not None:
         raise ValueError("give either a fixed vocab or one to grow, not both")
     stats = CorpusStats(_source_name(source))
-    if vocab is None and config.max_vocab_size is None:
-        chunks, remap, line_ends, vocab = _count_and_encode(source, config, stats, grow)
-    else:
-        if vocab is None:
-            if not _is_path(source) and iter(source) is source:
-                raise TypeError("max_vocab_size needs two passes over the corpus: pass a file "
-                                "path or a list, not a one-shot iterator")
-            vocab = _count_with_pruning(source, config, stats, grow)
-            stats = CorpusStats(stats.source, vocab_prunes=stats.vocab_prunes)
-        chunks, remap, line_ends = _encode(source, config, vocab, stats)
-    if len(vocab) == 0:
-        raise CorpusError(
-            f"{stats.source}: empty vocabulary: no word occurs at least min_count="
-            f"{config.min_count} times in {stats.tokens:,} tokens")
-    corpus = _compact(chunks, remap, line_ends, config.max_sentence_length, stats)
-    del chunks, remap, line_ends
+    cache = None if config.corpus_cache is None else os.fspath(config.corpus_cache)
+    request = None
+    if cache is not None:
+        request = _cache_request(source, config, vocab, grow)
+        reused = _reuse_cache(cache, request, vocab)
+        if reused is not None:
+            return reused
+    chunks = _new_id_chunks(config, stats, cache)
+    try:
+        if vocab is None and config.max_vocab_size is None:
+            remap, line_ends, vocab = _count_and_encode(source, config, stats, chunks, grow)
+        else:
+            if vocab is None:
+                if not _is_path(source) and iter(source) is source:
+                    raise TypeError("max_vocab_size needs two passes over the corpus: pass a file "
+                                    "path or a list, not a one-shot iterator")
+                vocab = _count_with_pruning(source, config, stats, grow)
+                stats = CorpusStats(stats.source, vocab_prunes=stats.vocab_prunes)
+            remap, line_ends = _encode(source, config, vocab, stats, chunks)
+        if len(vocab) == 0:
+            raise CorpusError(
+                f"{stats.source}: empty vocabulary: no word occurs at least min_count="
+                f"{config.min_count} times in {stats.tokens:,} tokens")
+        ids, sentence_starts = _compact(chunks, remap, line_ends, config.max_sentence_length, stats)
+        del remap, line_ends
+        if chunks.file is None:
+            corpus = Corpus(ids, sentence_starts, stats)
+        else:
+            corpus = _finish_cache(chunks.file, sentence_starts, vocab, stats, request, cache)
+    except BaseException:
+        chunks.discard()
+        raise
     _return_freed_memory()
     logger.info(stats.summary())
     return corpus, vocab
+
+
+# ------------------------------------------------------------------ id stream files
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to a new process (Linux: MemAvailable), None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _new_id_chunks(config: Config, stats: CorpusStats, cache: Optional[str]) -> _IdChunks:
+    """Where the id stream goes while the text is read: the corpus cache if one is given;
+    else memory, until it passes the memory budget (corpus_memory_fraction of the memory
+    available now), then a temporary file."""
+    if cache is not None:
+        logger.info("writing the id stream to the corpus cache %s", cache)
+        chunks = _IdChunks()
+        chunks.file = IdStreamWriter(f"{cache}.{os.getpid()}.partial")
+        return chunks
+    available = available_memory()
+    if available is None:
+        return _IdChunks()
+    budget = int(config.corpus_memory_fraction * available)
+
+    def open_file(n_ids: int) -> IdStreamWriter:
+        fd, path = tempfile.mkstemp(prefix="w2v-ids-", suffix=".partial")
+        os.close(fd)
+        logger.warning(
+            "%s: the id stream passed its memory budget after %s tokens (%.0f MB: "
+            "corpus_memory_fraction=%g of the %.0f MB available): it goes to the temporary "
+            "file %s and is memory-mapped for training (corpus_cache=PATH chooses the file "
+            "and keeps it for later runs)", stats.source, f"{n_ids:,}", budget / 2**20,
+            config.corpus_memory_fraction, available / 2**20, path)
+        return IdStreamWriter(path)
+    return _IdChunks(budget // 4, open_file)
+
+
+def _finish_cache(writer: IdStreamWriter, sentence_starts: np.ndarray, vocab: Vocab,
+                  stats: CorpusStats, request: Optional[dict], cache: Optional[str]) -> Corpus:
+    """Complete the file the id stream was written to and map it: to `cache` (renamed into
+    place), or a temporary file, deleted as soon as it is mapped."""
+    meta = {"request": request, "stats": dataclasses.asdict(stats)}
+    writer.finish(sentence_starts, vocab.index_to_key, vocab.counts, meta)
+    del sentence_starts
+    path = writer.path
+    if cache is not None:
+        os.replace(path, cache)
+        path = cache
+    header = read_header(path)
+    ids, sentence_starts, _, _ = open_stream(path, header, verify=False)
+    if cache is None:
+        try:
+            os.unlink(path)      # the mapping keeps the data until the corpus is released
+        except OSError:
+            pass
+    else:
+        logger.info("corpus cache %s written: %s ids, %.0f MB", cache, f"{len(ids):,}",
+                    header["file_bytes"] / 2**20)
+    return Corpus(ids, sentence_starts, stats, cache_path=cache)
+
+
+def _cache_request(source, config: Config, vocab: Optional[Vocab], grow: Optional[Vocab]) -> dict:
+    """What a corpus cache must have been built from to be reused."""
+    if vocab is not None:
+        wanted_vocab = {"given": vocab_fingerprint(vocab.index_to_key, vocab.counts)}
+    else:
+        wanted_vocab = {"min_count": config.min_count, "max_vocab_size": config.max_vocab_size,
+                        "max_final_vocab": config.max_final_vocab,
+                        "grown_from": None if grow is None else
+                        vocab_fingerprint(grow.index_to_key, grow.counts)}
+    return {"source": source_identity(source) if _is_path(source) else None,
+            "vocab": wanted_vocab, "max_sentence_length": config.max_sentence_length,
+            "encoding": config.encoding, "encoding_errors": config.encoding_errors}
+
+
+def _what_changed(old: dict, new: dict) -> str:
+    old_source, new_source = old.get("source") or {}, new["source"]
+    if old_source.get("path") != new_source["path"]:
+        return f"it was built from {old_source.get('path')}, not {new_source['path']}"
+    if old_source != new_source:
+        return (f"{new_source['path']} changed since it was built (size {old_source.get('size')} "
+                f"-> {new_source['size']} bytes, mtime_ns {old_source.get('mtime_ns')} -> "
+                f"{new_source['mtime_ns']})")
+    if old.get("vocab") != new["vocab"]:
+        return (f"it holds another vocabulary: built with {old.get('vocab')}, "
+                f"wanted {new['vocab']}")
+    changed = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k]]
+    return "settings changed: " + ", ".join(changed)
+
+
+def _reuse_cache(cache: str, request: dict, vocab: Optional[Vocab]):
+    """(corpus, vocab) from the corpus cache if it matches `request`; None to rebuild it.
+    A file that is not a cache, or a damaged one, is an error (never overwritten)."""
+    if not os.path.exists(cache):
+        return None
+    header = read_header(cache)
+    if header is None:
+        logger.warning("corpus cache %s was written in another format version: rebuilding it", cache)
+        return None
+    if request["source"] is None:
+        logger.warning("corpus cache %s: the corpus is not a file, so the cache cannot be "
+                       "checked against it: rebuilding it", cache)
+        return None
+    old = header.get("request")
+    given = request["vocab"].get("given")
+    if isinstance(old, dict) and given is not None and header.get("vocab_fingerprint") == given:
+        old = dict(old, vocab=request["vocab"])    # built or given, it holds this vocabulary
+    if not isinstance(old, dict) or old != request:
+        logger.warning("corpus cache %s is stale (%s): rebuilding it", cache,
+                       _what_changed(old if isinstance(old, dict) else {}, request))
+        return None
+    ids, sentence_starts, words, counts = open_stream(cache, header)
+    try:
+        stats = CorpusStats(**header["stats"])
+    except TypeError:
+        raise CorpusCacheError(f"corpus cache {cache}: the header's corpus statistics are "
+                               f"damaged; delete the file to rebuild it") from None
+    if vocab is None:
+        vocab = Vocab(words, counts)
+    logger.info("corpus cache %s reused: %s ids of %s, memory-mapped", cache,
+                f"{len(ids):,}", stats.source)
+    logger.info(stats.summary())
+    return Corpus(ids, sentence_starts, stats, cache_path=cache), vocab
 
 
 @functools.lru_cache(maxsize=None)
@@ -367,11 +546,12 @@ def _vocab_and_remap(words: List[str], counts: np.ndarray, config: Config, stats
     return vocab, remap
 
 
-def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Vocab] = None):
+def _scan_utf8_file(path, config: Config, stats: CorpusStats, chunks: _IdChunks,
+                    grow: Optional[Vocab] = None):
     """The fast path for UTF-8 files: words are counted as bytes by the Cython
     TokenCounter (no Python string per token) and decoded once each at the end."""
     counter = TokenCounter()
-    chunks, ends = _IdChunks(), []
+    ends = []
     carry = b""
     pending: List[bytes] = []    # blocks without a boundary: a token longer than a block
     nul = False
@@ -430,7 +610,7 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Voc
     unique = dict.fromkeys(words)
     if len(unique) == len(words) and "" not in unique:
         vocab, remap = _vocab_and_remap(words, counts, config, stats, grow)
-        return chunks, remap, line_ends, vocab
+        return remap, line_ends, vocab
     # 'replace' or 'ignore' made different byte strings the same word (or nothing):
     # merge them, and drop tokens that decoded to nothing.
     unique.pop("", None)
@@ -443,16 +623,17 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats, grow: Optional[Voc
     merged_remap = np.full(len(merged), -1, dtype=np.int32)
     merged_remap[merged >= 0] = remap[merged[merged >= 0]]     # (every word may be gone)
     remap = merged_remap
-    return chunks, remap, line_ends, vocab
+    return remap, line_ends, vocab
 
 
-def _count_and_encode(source, config: Config, stats: CorpusStats, grow: Optional[Vocab] = None):
+def _count_and_encode(source, config: Config, stats: CorpusStats, chunks: _IdChunks,
+                      grow: Optional[Vocab] = None):
     """One pass: give every new word a provisional id, count by bincount, then remap."""
     if _is_path(source) and _is_utf8(config.encoding):
-        return _scan_utf8_file(source, config, stats, grow)
+        return _scan_utf8_file(source, config, stats, chunks, grow)
     provisional = defaultdict()
     provisional.default_factory = itertools.count().__next__
-    chunks, line_ends = _IdChunks(), array("q")
+    line_ends = array("q")
     counts = np.zeros(0, dtype=np.int64)
     for tokens, ends in _batches(source, config):
         ids = np.fromiter(map(provisional.__getitem__, tokens), dtype=np.int32, count=len(tokens))
@@ -470,7 +651,7 @@ def _count_and_encode(source, config: Config, stats: CorpusStats, grow: Optional
     del provisional
     counts = np.concatenate((counts, np.zeros(len(words) - len(counts), dtype=np.int64)))
     vocab, remap = _vocab_and_remap(words, counts, config, stats, grow)
-    return chunks, remap, np.frombuffer(line_ends, dtype=np.int64), vocab
+    return remap, np.frombuffer(line_ends, dtype=np.int64), vocab
 
 
 def _count_with_pruning(source, config: Config, stats: CorpusStats,
@@ -494,10 +675,10 @@ def _count_with_pruning(source, config: Config, stats: CorpusStats,
     return choose_vocab(words, [counts[w] for w in words], config, grow)
 
 
-def _encode(source, config: Config, vocab: Vocab, stats: CorpusStats):
+def _encode(source, config: Config, vocab: Vocab, stats: CorpusStats, chunks: _IdChunks):
     """Map tokens to the ids of a fixed vocabulary, -1 for words outside it."""
     get = vocab.key_to_index.get
-    chunks, line_ends = _IdChunks(), array("q")
+    line_ends = array("q")
     for tokens, ends in _batches(source, config):
         ids = np.fromiter(map(get, tokens, itertools.repeat(-1)), dtype=np.int32, count=len(tokens))
         chunks.append(ids)
@@ -505,31 +686,42 @@ def _encode(source, config: Config, vocab: Vocab, stats: CorpusStats):
         line_ends.extend(stats.tokens + e for e in ends)
         stats.tokens += len(tokens)
     stats.lines = len(line_ends)
-    return chunks, None, np.frombuffer(line_ends, dtype=np.int64)
+    return None, np.frombuffer(line_ends, dtype=np.int64)
 
 
 def _compact(chunks: _IdChunks, remap: Optional[np.ndarray], line_ends: np.ndarray,
-             max_sentence_length: int, stats: CorpusStats) -> Corpus:
+             max_sentence_length: int, stats: CorpusStats) -> Tuple[Optional[np.ndarray], np.ndarray]:
     """Assemble the id stream from the chunks (through `remap` if given), dropping
     out-of-vocabulary ids (-1) and empty lines; split long lines into pieces.
 
-    Each chunk is released as soon as it is copied, so the peak is about one id stream.
+    Returns (ids, sentence_starts). In memory each chunk is released as soon as it is
+    copied, so the peak is about one id stream; in a file the ids are rewritten in place,
+    front to back, and ids is None (the caller finishes the file).
     """
-    ids = np.empty(stats.kept_tokens, dtype=np.int32)
-    dropped, position, offset = [], 0, 0
+    writer = chunks.file
+    ids = None if writer is not None else np.empty(stats.kept_tokens, dtype=np.int32)
+    kept_ends = np.zeros(len(line_ends), dtype=np.int64)   # line ends counted in kept ids
+    position, offset = 0, 0
     for piece in chunks.pieces():
         chunk = piece if remap is None else remap[piece]
         keep = chunk >= 0
         n_kept = int(np.count_nonzero(keep))
-        ids[position:position + n_kept] = chunk[keep]
-        if n_kept != len(chunk):
-            dropped.append(np.flatnonzero(~keep) + offset)
+        kept = chunk if n_kept == len(chunk) else chunk[keep]
+        if writer is not None:
+            writer.write_final(kept)
+        else:
+            ids[position:position + n_kept] = kept
+        # the line ends in (offset, offset + len(chunk)]
+        lo, hi = np.searchsorted(line_ends, (offset, offset + len(chunk)), side="right")
+        ends = line_ends[lo:hi] - offset
+        if n_kept == len(chunk):
+            kept_ends[lo:hi] = position + ends
+        else:
+            kept_ends[lo:hi] = position + np.cumsum(keep)[ends - 1]
         position += n_kept
         offset += len(chunk)
-    assert position == ids.size, "vocabulary counts and the id stream disagree"
-    if dropped:
-        dropped = np.concatenate(dropped)
-        line_ends = line_ends - np.searchsorted(dropped, line_ends, side="left")
+    assert position == stats.kept_tokens, "vocabulary counts and the id stream disagree"
+    line_ends = kept_ends
     line_starts = np.concatenate(([0], line_ends[:-1])).astype(np.int64)
     lengths = line_ends - line_starts
     nonempty = lengths > 0
@@ -540,9 +732,9 @@ def _compact(chunks: _IdChunks, remap: Optional[np.ndarray], line_ends: np.ndarr
     first_piece = np.cumsum(pieces) - pieces
     piece_index = np.arange(int(pieces.sum()), dtype=np.int64) - np.repeat(first_piece, pieces)
     starts = np.repeat(line_starts, pieces) + piece_index * max_sentence_length
-    sentence_starts = np.concatenate((starts, [ids.size])).astype(np.int64)
+    sentence_starts = np.concatenate((starts, [position])).astype(np.int64)
     if stats.lines_split:
         logger.warning("%s: %d lines longer than max_sentence_length=%d words were split into "
                        "%d pieces (nothing dropped)", stats.source, stats.lines_split,
                        max_sentence_length, stats.lines_split + stats.extra_pieces)
-    return Corpus(np.ascontiguousarray(ids, dtype=np.int32), sentence_starts, stats)
+    return ids, sentence_starts
