@@ -209,6 +209,14 @@ def test_learning_rate_defaults_follow_the_model():
     assert saved == sg and saved.to_dict()["alpha"] == sg.alpha
 
 
+def test_skipgram_shares_negatives_by_default():
+    # chosen by measurement (README, "Models"); --no-shared-negatives gives word2vec's loop
+    from w2v.cli import build_train_parser, config_from_args
+    assert Config(sg=True).shared_negatives is True
+    args = build_train_parser().parse_args(["corpus.txt", "--sg", "--no-shared-negatives"])
+    assert config_from_args(args).shared_negatives is False
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_training_state_keeps_rows_beside_their_moments(toy_corpus, tmp_path, optimizer):
     model = Word2Vec(optimizer=optimizer, workers=1, epochs=1, hs=True).build_vocab(toy_corpus)
