@@ -2,6 +2,7 @@
 from w2v.training.checkpoint import CheckpointError
 from w2v.config import Config
 from w2v.data.corpus import Corpus, CorpusError, build_corpus
+from w2v.data.phrases import Phrases
 from w2v.io import ModelFileError
 from w2v.models.word2vec import Word2Vec
 from w2v.training.report import EpochStats, TrainingDiverged, TrainingReport
@@ -11,5 +12,5 @@ from w2v.data.vocab import Vocab
 
 __version__ = "0.1.0"
 __all__ = ["CheckpointError", "Config", "Corpus", "CorpusError", "EpochStats", "ModelFileError",
-           "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
+           "Phrases", "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
            "build_corpus", "load_vectors"]
