@@ -293,3 +293,38 @@ def test_same_phrases_and_joins_as_gensim(toy_sentences, scoring, threshold):
     assert list(ours.sentences(toy_sentences)) == [frozen[s] for s in toy_sentences]
     exported = ours.to_gensim()
     assert [exported[s] for s in toy_sentences[:300]] == [frozen[s] for s in toy_sentences[:300]]
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_phrases_then_train_with_them(toy_corpus, tmp_path, capsys):
+    from w2v.cli import main
+    out = tmp_path / "joined.txt"
+    assert main(["phrases", toy_corpus, "-o", str(out), "--threshold", "2", "--passes", "2",
+                 "--connector-words", "english", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "phrases" in text and "top phrases:" in text and "phrase tokens formed" in text
+    model_path = tmp_path / "joined.npz"
+    phrases = Phrases.load(model_path)
+    assert phrases.passes == 2 and len(phrases) > 0
+    assert read_sentences(out) == list(phrases.sentences(toy_corpus))
+    # apply a saved model to another file
+    again = tmp_path / "again.txt"
+    assert main(["phrases", toy_corpus, "-o", str(again), "--model", str(model_path),
+                 "--quiet"]) == 0
+    assert again.read_bytes() == out.read_bytes()
+    trained = tmp_path / "model.npz"
+    assert main(["train", toy_corpus, "--phrases", str(model_path), "--epochs", "1",
+                 "--workers", "1", "--min-count", "1", "-o", str(trained), "--quiet"]) == 0
+    model = Word2Vec.load(trained)
+    assert phrases.top(1)[0][0] in model.wv.key_to_index
+
+
+def test_cli_bad_phrase_options_are_one_line_errors(toy_corpus, tmp_path, capsys):
+    from w2v.cli import main
+    assert main(["phrases", toy_corpus, "-o", str(tmp_path / "x.txt"), "--scoring", "npmi",
+                 "--threshold", "3"]) == 1
+    assert "threshold" in capsys.readouterr().err
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"junk")
+    assert main(["train", toy_corpus, "--phrases", str(bad), "--quiet"]) == 1
+    assert "bad.npz" in capsys.readouterr().err
