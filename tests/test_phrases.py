@@ -328,3 +328,31 @@ def test_cli_bad_phrase_options_are_one_line_errors(toy_corpus, tmp_path, capsys
     bad.write_bytes(b"junk")
     assert main(["train", toy_corpus, "--phrases", str(bad), "--quiet"]) == 1
     assert "bad.npz" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ property
+def test_random_corpora_match_the_references():
+    """Random small corpora (few distinct words, so that candidates repeat): the phrases
+    equal the Counter computation and joining equals the greedy rule, for both scorings."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings, strategies as st
+
+    vocabulary = ["a", "b", "c", "d", "of", "the", "x_y", "é"]
+    corpus = st.lists(st.lists(st.sampled_from(vocabulary), max_size=12), min_size=1, max_size=25)
+
+    @settings(max_examples=int(os.environ.get("W2V_FUZZ_EXAMPLES", 60)), deadline=None,
+              derandomize=True, database=None)
+    @given(corpus, st.sampled_from(["default", "npmi"]), st.booleans())
+    def check(sentences, scoring, with_connectors):
+        if not any(sentences):
+            return
+        connectors = frozenset({"of", "the"}) if with_connectors else frozenset()
+        threshold = 0.0 if scoring == "npmi" else 0.5
+        model = Phrases(sentences, min_count=1, threshold=threshold, scoring=scoring,
+                        connector_words=connectors)
+        expected = reference_phrasegrams(sentences, 1, threshold, scoring, connectors)
+        assert set(model.phrasegrams) == set(expected)
+        joined = list(model.sentences(sentences))
+        assert joined == [reference_join(s, set(expected), connectors) for s in sentences]
+
+    check()

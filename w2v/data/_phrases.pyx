@@ -10,6 +10,7 @@
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
+from libc.math cimport INFINITY, isfinite, log
 from libc.string cimport memcmp, memcpy
 
 import numpy as np
@@ -222,6 +223,70 @@ cdef class SequenceTable:
         if i != 0:
             raise MemoryError("out of memory while pruning phrase candidates")
         return dropped
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def select(self, const int64_t[::1] word_counts not None, int scoring, double n_entries,
+               double tokens, int64_t min_count, double threshold):
+        """(parts, offsets, counts, scores) of the candidates (values: counts) that score
+        above `threshold`, in entry order, without copying the others out.
+
+        scoring 0: gensim's (ab - min_count) / (a * b) * n_entries; 1: npmi,
+        log(p(ab) / (p(a) p(b))) / -log(p(ab)) with p(x) = x / tokens, for ab >= min_count;
+        2: word2phrase's (ab - min_count) / (a * b) * tokens, for a, b >= min_count.
+        a and b are word_counts of the first and last word; a candidate with a or b 0 is
+        never chosen. Scores are computed in the same order of operations as gensim's.
+        """
+        cdef int64_t i, k, n_chosen = 0, first, last, n_words = word_counts.shape[0]
+        cdef double a, b, ab, score
+        cdef Slot* slot
+        chosen_entries = np.empty(max(self.n_entries, 1), dtype=np.int64)
+        chosen_scores = np.empty(max(self.n_entries, 1), dtype=np.float64)
+        chosen_counts = np.empty(max(self.n_entries, 1), dtype=np.int64)
+        cdef int64_t[::1] entries = chosen_entries, chosen = chosen_counts
+        cdef double[::1] scores = chosen_scores
+        if scoring < 0 or scoring > 2:
+            raise ValueError(f"scoring {scoring}: 0, 1 or 2")
+        with nogil:
+            for i in range(self.n_slots):
+                slot = &self.slots[i]
+                if slot.entry == EMPTY:
+                    continue
+                first = self.arena[self.offsets[slot.entry]]
+                last = self.arena[self.offsets[slot.entry + 1] - 1]
+                if first < 0 or first >= n_words or last < 0 or last >= n_words:
+                    continue
+                a, b, ab = <double>word_counts[first], <double>word_counts[last], <double>slot.value
+                if a <= 0 or b <= 0:
+                    continue
+                if scoring == 1:
+                    if slot.value < min_count:
+                        continue
+                    score = log((ab / tokens) / ((a / tokens) * (b / tokens))) / -log(ab / tokens)
+                elif scoring == 2:
+                    if word_counts[first] < min_count or word_counts[last] < min_count:
+                        continue
+                    score = (ab - <double>min_count) / (a * b) * tokens
+                else:
+                    score = (ab - <double>min_count) / (a * b) * n_entries
+                if isfinite(score) and score > threshold:
+                    entries[n_chosen] = slot.entry
+                    chosen[n_chosen] = slot.value
+                    scores[n_chosen] = score
+                    n_chosen += 1
+        order = np.argsort(chosen_entries[:n_chosen], kind="stable")
+        chosen_entries = chosen_entries[:n_chosen][order]
+        chosen_scores = chosen_scores[:n_chosen][order]
+        offsets = np.zeros(n_chosen + 1, dtype=np.int64)
+        cdef int64_t[::1] entry_view = chosen_entries, offsets_view = offsets
+        for k in range(n_chosen):
+            offsets_view[k + 1] = offsets_view[k] + self.offsets[entry_view[k] + 1] - self.offsets[entry_view[k]]
+        parts = np.empty(offsets_view[n_chosen], dtype=np.int32)
+        cdef int32_t[::1] parts_view = parts
+        for k in range(n_chosen):
+            memcpy(&parts_view[offsets_view[k]], self.arena + self.offsets[entry_view[k]],
+                   (offsets_view[k + 1] - offsets_view[k]) * sizeof(int32_t))
+        return parts, offsets, chosen_counts[:n_chosen][order], chosen_scores
 
     def arrays(self):
         """(parts, offsets, values) of every entry, in entry order (copies)."""

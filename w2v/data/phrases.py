@@ -343,60 +343,32 @@ class Phrases:
                            "(%d prunes) to stay under max_vocab_size=%d; their counts are lost",
                            self.source, number + 1, stats.pruned, min_reduce, stats.prunes,
                            self.max_vocab_size)
-        parts, offsets, cand_counts = counter.table.arrays()
-        del counter
         stats.words = int(np.count_nonzero(counts))
-        stats.candidates = len(cand_counts)
-        scores = self._scores(parts, offsets, cand_counts, counts, stats)
-        chosen = np.flatnonzero(scores > self.threshold)
-        if self.scoring == "npmi":
-            chosen = chosen[cand_counts[chosen] >= self.min_count]
-        lengths = (offsets[1:] - offsets[:-1])[chosen]
-        new_offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-        take = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in chosen]) \
-            if len(chosen) else np.zeros(0, dtype=np.int64)
-        new_parts = parts[take]
-        phrase_ids = np.empty(len(chosen), dtype=np.int64)
+        stats.candidates = len(counter.table)
+        new_parts, new_offsets, chosen_counts, chosen_scores = counter.table.select(
+            counts, SCORINGS.index(self.scoring), float(stats.words + stats.candidates),
+            float(stats.tokens), int(self.min_count), float(self.threshold))
+        del counter
+        n_chosen = len(chosen_scores)
+        phrase_ids = np.empty(n_chosen, dtype=np.int64)
         words, delimiter = self.words, self.delimiter
-        for k in range(len(chosen)):
+        for k in range(n_chosen):
             text = delimiter.join([words[p] for p in new_parts[new_offsets[k]:new_offsets[k + 1]]])
             found = index.get(text)
             if found is None:
                 found = index[text] = len(words)
                 words.append(text)
             phrase_ids[k] = found
-        self.pass_phrases.append({"parts": new_parts.astype(np.int32), "offsets": new_offsets,
-                                  "phrase_ids": phrase_ids, "scores": scores[chosen],
-                                  "counts": cand_counts[chosen]})
+        self.pass_phrases.append({"parts": new_parts, "offsets": new_offsets,
+                                  "phrase_ids": phrase_ids, "scores": chosen_scores,
+                                  "counts": chosen_counts})
         self._joiners = None
-        stats.phrases = len(chosen)
+        stats.phrases = n_chosen
         stats.seconds = time.perf_counter() - start
         self.stats.append(stats)
         logger.info("%s: pass %d: %d tokens, %d words, %d candidates, %d phrases (%.1f s)",
                     self.source, number + 1, stats.tokens, stats.words, stats.candidates,
                     stats.phrases, stats.seconds)
-
-    def _scores(self, parts, offsets, cand_counts, counts, stats: PassStats) -> np.ndarray:
-        """Every candidate's score, float64, as gensim computes it (-inf: never a phrase)."""
-        if not len(cand_counts):
-            return np.zeros(0)
-        a = counts[parts[offsets[:-1]]].astype(np.float64)
-        b = counts[parts[offsets[1:] - 1]].astype(np.float64)
-        ab = cand_counts.astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.scoring == "npmi":
-                total = float(stats.tokens)
-                pa, pb, pab = a / total, b / total, ab / total
-                scores = np.log(pab / (pa * pb)) / -np.log(pab)
-                scores[cand_counts < self.min_count] = -np.inf
-            else:
-                n = float(stats.words + stats.candidates) if self.scoring == "default" \
-                    else float(stats.tokens)
-                scores = (ab - self.min_count) / (a * b) * n
-                if self.scoring == "word2phrase":
-                    scores[(a < self.min_count) | (b < self.min_count)] = -np.inf
-        scores[(a <= 0) | (b <= 0) | ~np.isfinite(scores)] = -np.inf
-        return scores
 
     def _compact(self) -> None:
         """Keep only the words phrases need (connectors, parts, phrases), renumbered."""
