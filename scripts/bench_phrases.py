@@ -68,8 +68,8 @@ with open(out, "w", encoding="utf-8") as f:
 t3, c3 = time.perf_counter(), cpu()
 json.dump(frozen.phrasegrams, open(grams_path, "w"))
 peak = int([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]) / 1024
-print(json.dumps({{"learn_s": t2 - t0, "learn_cpu": c2 - c0, "apply_s": t3 - t2,
-                  "apply_cpu": c3 - c2, "peak_mb": peak, "phrases": len(frozen.phrasegrams)}}))
+print(json.dumps({"learn_s": t2 - t0, "learn_cpu": c2 - c0, "apply_s": t3 - t2,
+                  "apply_cpu": c3 - c2, "peak_mb": peak, "phrases": len(frozen.phrasegrams)}))
 """
 
 

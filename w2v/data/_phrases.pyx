@@ -15,7 +15,18 @@ from libc.string cimport memcmp, memcpy
 
 import numpy as np
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define w2v_prefetch(p) __builtin_prefetch(p)
+    #else
+    #define w2v_prefetch(p) ((void)0)
+    #endif
+    """
+    void w2v_prefetch(const void* p) noexcept nogil
+
 cdef int32_t EMPTY = -1
+cdef int64_t PREFETCH_AHEAD = 12     # tokens: the slot of a pair this far ahead is fetched early
 cdef int64_t MAX_ENTRIES = 2147483646
 
 
@@ -85,6 +96,12 @@ cdef class SequenceTable:
 
     def __len__(self):
         return self.n_entries
+
+    cdef inline void prefetch_pair(self, int32_t a, int32_t b) noexcept nogil:
+        """Start loading the slot where the pair (a, b) would be: counting is bound by
+        memory latency, and the next pairs are known ahead."""
+        cdef uint64_t k = (<uint64_t><unsigned int>a << 32) | <uint64_t><unsigned int>b
+        w2v_prefetch(&self.slots[mix(k) & (self.n_slots - 1)])
 
     cdef int rehash(self, int64_t n_slots) noexcept nogil:
         """Move the filled slots into a table of n_slots (the arena is not read)."""
@@ -351,6 +368,8 @@ cdef class CandidateCounter:
         cdef _OpenCandidate open = self.open
         with nogil:
             for i in range(n):
+                if i + PREFETCH_AHEAD < n:
+                    self.table.prefetch_pair(ids[i + PREFETCH_AHEAD - 1], ids[i + PREFETCH_AHEAD])
                 while e < n_ends and line_ends[e] <= i:
                     open.length = 0
                     e += 1
