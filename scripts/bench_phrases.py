@@ -13,7 +13,7 @@ tools use min_count=5, threshold=10 (gensim's defaults); the phrases found and t
 joined text are compared.
 
 --train: learn two passes of phrases with w2v, train CBOW (w2v's defaults) on the
-joined text and on the plain text, and report the phrase-analogy accuracy
+joined text and on the plain text (sgd unless --optimizer adam), and report the phrase-analogy accuracy
 (questions-phrases.txt, every phrase in the vocabulary, case-insensitive) with how many
 questions were answerable, and the word-analogy accuracy (30,000 most frequent words)
 and WS353 Spearman of both.
@@ -181,14 +181,15 @@ def train_and_evaluate(args, corpus: str) -> None:
     for label, source_phrases in (("with phrases (2 passes)", phrases), ("plain", None)):
         started = time.perf_counter()
         model = Word2Vec(corpus, phrases=source_phrases, workers=args.workers, progress=False,
-                         seed=args.seed)
+                         seed=args.seed, optimizer=args.optimizer)
         seconds = time.perf_counter() - started
         ph = evaluate_analogies(model, questions, restrict_vocab=None)
         total = ph["answered"] + ph["skipped"]
         wa = evaluate_analogies(model, words, restrict_vocab=30000)
         ws = evaluate_word_pairs(model, pairs) if os.path.exists(pairs) else None
         ws_text = "" if ws is None else f", WS353 {_spearman(ws):.3f}"
-        print(f"{label}: {len(model.vocab):,} words, trained in {seconds:.0f} s; phrase analogies "
+        print(f"{label}: {len(model.vocab):,} words, {model.corpus.n_words:,} tokens, vocabulary "
+              f"+ training {seconds:.0f} s; phrase analogies "
               f"{100 * ph['accuracy']:.1f}% of {ph['answered']:,} answerable (of {total:,}); "
               f"word analogies {100 * wa['accuracy']:.1f}% of {wa['answered']:,}{ws_text}",
               flush=True)
@@ -212,6 +213,7 @@ def main():
     parser.add_argument("--train", action="store_true", help="train CBOW with and without phrases")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
     args = parser.parse_args()
     if not os.path.exists(args.corpus):
         print(f"{args.corpus} not found: nothing to measure")

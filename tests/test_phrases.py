@@ -356,3 +356,15 @@ def test_random_corpora_match_the_references():
         assert joined == [reference_join(s, set(expected), connectors) for s in sentences]
 
     check()
+
+
+def test_gensim_phrasegrams_round_trip(toy_sentences):
+    gensim_phrases = pytest.importorskip("gensim.models.phrases")
+    theirs = gensim_phrases.Phrases(toy_sentences, min_count=5, threshold=2.0,
+                                    connector_words=CONNECTORS)
+    imported = Phrases.from_gensim(theirs)
+    assert_same_phrasegrams(imported.phrasegrams, theirs.export_phrases())
+    frozen = theirs.freeze()
+    assert list(imported.sentences(toy_sentences[:500])) == [frozen[s] for s in toy_sentences[:500]]
+    again = Phrases.from_gensim(imported.to_gensim())
+    assert again.phrasegrams == imported.phrasegrams

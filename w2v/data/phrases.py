@@ -592,6 +592,55 @@ class Phrases:
         return frozen
 
 
+    @classmethod
+    def from_gensim(cls, model) -> "Phrases":
+        """A one-pass Phrases holding the phrasegrams of gensim's Phrases or FrozenPhrases
+        (default or npmi scoring). gensim keeps phrases as delimiter-joined strings, so
+        each is split on the delimiter into its words."""
+        try:
+            from gensim.models.phrases import npmi_scorer, original_scorer
+        except ImportError:
+            raise ImportError("from_gensim needs gensim: pip install gensim") from None
+        grams = model.phrasegrams if hasattr(model, "phrasegrams") else model.export_phrases()
+        scorer = getattr(model, "scoring", original_scorer)
+        if scorer not in (original_scorer, npmi_scorer):
+            raise ValueError("gensim model with a custom scoring function: only the default and "
+                             "npmi scorings have a w2v equivalent")
+        phrases = cls(min_count=int(model.min_count), threshold=float(model.threshold),
+                      delimiter=model.delimiter,
+                      scoring="npmi" if scorer is npmi_scorer else "default",
+                      connector_words=model.connector_words)
+        words, delimiter = phrases.words, phrases.delimiter
+        index = {w: i for i, w in enumerate(words)}
+
+        def id_of(word):
+            if word not in index:
+                index[word] = len(words)
+                words.append(word)
+            return index[word]
+        parts, offsets, phrase_ids, scores = [], [0], [], []
+        for phrase, score in grams.items():
+            pieces = phrase.split(delimiter) if delimiter else list(phrase)
+            if len(pieces) < 2:
+                continue
+            parts.extend(id_of(w) for w in pieces)
+            offsets.append(len(parts))
+            scores.append(float(score))
+        for phrase in grams:
+            pieces = phrase.split(delimiter) if delimiter else list(phrase)
+            if len(pieces) >= 2:
+                phrase_ids.append(id_of(phrase))
+        phrases.pass_phrases = [{"parts": np.array(parts, dtype=np.int32),
+                                 "offsets": np.array(offsets, dtype=np.int64),
+                                 "phrase_ids": np.array(phrase_ids, dtype=np.int64),
+                                 "scores": np.array(scores, dtype=np.float64),
+                                 "counts": np.zeros(len(scores), dtype=np.int64)}]
+        phrases.stats = [PassStats(phrases=len(scores))]
+        phrases.source = f"<gensim {type(model).__name__}>"
+        phrases._make_joiners()
+        return phrases
+
+
 class PhrasedSentences:
     """A corpus with phrases joined, one token list per line, re-iterable."""
 
