@@ -368,3 +368,17 @@ def test_gensim_phrasegrams_round_trip(toy_sentences):
     assert list(imported.sentences(toy_sentences[:500])) == [frozen[s] for s in toy_sentences[:500]]
     again = Phrases.from_gensim(imported.to_gensim())
     assert again.phrasegrams == imported.phrasegrams
+
+
+def test_the_direct_corpus_equals_reading_the_joined_sentences(toy_corpus):
+    from w2v import Config, build_corpus
+    phrases = Phrases(toy_corpus, min_count=5, threshold=2.0, passes=2,
+                      connector_words=CONNECTORS)
+    config = Config(min_count=3, max_sentence_length=7)
+    direct, direct_vocab = phrases.build_corpus(toy_corpus, config)
+    through, through_vocab = build_corpus(phrases.sentences(toy_corpus), config)
+    assert direct_vocab.index_to_key == through_vocab.index_to_key
+    assert np.array_equal(direct_vocab.counts, through_vocab.counts)
+    assert np.array_equal(direct.ids, through.ids)
+    assert np.array_equal(direct.sentence_starts, through.sentence_starts)
+    assert direct.stats.kept_tokens == through.stats.kept_tokens

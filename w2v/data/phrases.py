@@ -462,6 +462,36 @@ class Phrases:
             yield _join_through(joiners, _EMPTY_IDS, _EMPTY_ENDS, final=True)
         return reader, blocks()
 
+    def build_corpus(self, source, config: Config):
+        """(Corpus, Vocab) of `source` with phrases joined, straight from the joined id
+        stream (no token strings, no intermediate file): what Word2Vec.build_vocab does
+        with phrases=. The vocabulary follows config (min_count, max_final_vocab) as
+        w2v.data.corpus.build_corpus; its token counts are those of the joined text."""
+        from w2v.data.corpus import CorpusStats, _IdChunks, _compact, _vocab_and_remap
+        stats = CorpusStats(f"{_source_name(source)} (phrases joined)")
+        reader, blocks = self._joined_blocks(source)
+        chunks, ends, counts, position = _IdChunks(), [], np.zeros(0, dtype=np.int64), 0
+        for ids, line_ends in blocks:
+            chunks.append(ids)
+            ends.append(line_ends + position)
+            position += len(ids)
+            grown = np.bincount(ids, minlength=len(counts))
+            grown[:len(counts)] += counts
+            counts = grown
+        line_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+        if position > (line_ends[-1] if len(line_ends) else 0):
+            line_ends = np.concatenate((line_ends, [position]))    # an unterminated last line
+        words = list(self.words) + reader.new_words(len(self.words))
+        counts = np.concatenate((counts, np.zeros(len(words) - len(counts), dtype=np.int64)))
+        stats.tokens, stats.lines = position, len(line_ends)
+        vocab, remap = _vocab_and_remap(words, counts, config, stats)
+        if len(vocab) == 0:
+            raise CorpusError(f"{stats.source}: empty vocabulary: no word occurs at least "
+                              f"min_count={config.min_count} times in {stats.tokens:,} tokens")
+        corpus = _compact(chunks, remap, line_ends, config.max_sentence_length, stats)
+        logger.info(stats.summary())
+        return corpus, vocab
+
     def transform_file(self, source, output, progress: bool = False) -> ApplyStats:
         """Write `source` (a file or iterable of token lists) to the text file `output`
         with phrases joined: one line per line, tokens separated by one space, every

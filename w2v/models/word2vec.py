@@ -68,6 +68,14 @@ class Word2Vec:
         min_count times get fresh rows at the end (zero optimizer state), as gensim's
         build_vocab(update=True). Then train() continues on this corpus.
         """
+        if (not update and vocab is None and self.phrases is not None
+                and not isinstance(corpus, Corpus) and self.config.max_vocab_size is None
+                and self.config.encoding == self.phrases.encoding
+                and self.config.encoding_errors == "strict"):
+            # the joined id stream becomes the corpus directly (no token strings)
+            self.corpus, self.vocab = self.phrases.build_corpus(corpus, self.config)
+            self._init_weights()
+            return self
         corpus = self._phrased(corpus)
         if not update:
             self.corpus, self.vocab = build_corpus(corpus, self.config, vocab=vocab)
