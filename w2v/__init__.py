@@ -6,6 +6,7 @@ try:
     from w2v.config import Config
     from w2v.data.cache import CorpusCacheError
     from w2v.data.corpus import Corpus, CorpusError, build_corpus
+    from w2v.data.phrases import Phrases
     from w2v.io import ModelFileError
     from w2v.models.word2vec import Word2Vec
     from w2v.training.report import EpochStats, TrainingDiverged, TrainingReport
@@ -26,5 +27,5 @@ except ModuleNotFoundError as _missing:
 
 __version__ = "0.1.0"
 __all__ = ["CheckpointError", "Config", "Corpus", "CorpusCacheError", "CorpusError", "EpochStats",
-           "ModelFileError", "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
+           "ModelFileError", "Phrases", "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
            "build_corpus", "load_vectors"]

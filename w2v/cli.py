@@ -75,6 +75,9 @@ def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
     parser.add_argument("--plot", nargs="?", const="", default=None, metavar="DIR",
                         help="after training, write loss.png and words.png (needs matplotlib) "
                              "to DIR (default: <output name>-plots)")
+    parser.add_argument("--phrases", metavar="MODEL", default=None,
+                        help="join the phrases of this phrase model (made by `w2v phrases`) "
+                             "while reading the corpus: vectors for new_york and the like")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     parser.add_argument("--checkpoint-dir", metavar="DIR", default=None,
@@ -163,13 +166,17 @@ def train_command(argv, prog: str = "w2v train") -> int:
     if args.resume:
         given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
                  if getattr(args, f.name, None) is not None}
-        model = Word2Vec.resume(args.checkpoint_dir, args.corpus, **given)   # logs where
+        corpus = args.corpus
+        if args.phrases:
+            from w2v.data.phrases import Phrases
+            corpus = Phrases.load(args.phrases).sentences(corpus)
+        model = Word2Vec.resume(args.checkpoint_dir, corpus, **given)   # logs where
         config = model.config
         seconds_before = sum(e.get("seconds", 0.0) for e in
                              model.history[model.resume_state.history_start:])
     else:
         seconds_before = 0.0
-        model = Word2Vec(config=config)
+        model = Word2Vec(config=config, phrases=args.phrases)
         model.build_vocab(args.corpus)
     vocab_seconds = time.perf_counter() - started
     stats = model.corpus.stats
@@ -436,13 +443,95 @@ def plot_command(argv, prog):
     return 0
 
 
-COMMANDS = {"train": train_command, "similar": similar_command, "analogy": analogy_command,
+def phrases_command(argv, prog):
+    from w2v.data.phrases import DEFAULT_THRESHOLDS, ENGLISH_CONNECTOR_WORDS, SCORINGS, Phrases
+
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Learn phrases (new_york, los_angeles_times) from a corpus and "
+                               "write it with them joined; the phrase model is saved for "
+                               "`w2v train --phrases MODEL`.")
+    parser.add_argument("corpus", help="the text (one sentence per line; .gz/.bz2/.xz read directly)")
+    parser.add_argument("-o", "--output", default=None,
+                        help="joined text to write (default: <corpus name>.phrases.txt)")
+    parser.add_argument("--save-model", metavar="PATH", default=None,
+                        help="where to save the phrase model (default: <output name>.npz)")
+    parser.add_argument("--model", metavar="PATH", default=None,
+                        help="apply this saved phrase model instead of learning one")
+    parser.add_argument("--min-count", type=int, default=5, metavar="N",
+                        help="candidates seen fewer times are never phrases (5)")
+    parser.add_argument("--threshold", type=float, default=None, metavar="X",
+                        help="score a phrase must exceed (default: " + ", ".join(
+                            f"{v:g} for {k}" for k, v in DEFAULT_THRESHOLDS.items()) + ")")
+    parser.add_argument("--scoring", choices=SCORINGS, default="default",
+                        help="default: gensim's (count(ab) - min_count) / (count(a) count(b)) * "
+                             "entries; word2phrase: the same with N = tokens; npmi: in [-1, 1]")
+    parser.add_argument("--passes", type=int, default=1, metavar="N",
+                        help="learn again on the joined text N - 1 times: longer phrases (1)")
+    parser.add_argument("--connector-words", default="none", metavar="english|none|FILE",
+                        help="words a phrase may hold inside (bank_of_america): 'english' "
+                             "(gensim's list), 'none', or a file of words (default: none)")
+    parser.add_argument("--delimiter", default="_", help="joins the words of a phrase (_)")
+    parser.add_argument("--max-vocab-size", type=int, default=40_000_000, metavar="N",
+                        help="bound on words + candidates held while counting; rarer "
+                             "candidates are pruned, and the count reported (40000000)")
+    parser.add_argument("--top", type=int, default=10, metavar="N",
+                        help="highest-scoring phrases to print (10)")
+    parser.add_argument("--no-output", action="store_true",
+                        help="only learn and save the model; write no joined text")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="print only errors")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR if args.quiet else logging.WARNING, format="%(message)s")
+    say = (lambda *a: None) if args.quiet else print
+    progress = not (args.no_progress or args.quiet)
+    name = os.path.basename(os.fspath(args.corpus))
+    for ext in (".gz", ".bz2", ".xz", ".txt"):
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+    output = args.output or (name or "corpus") + ".phrases.txt"
+    started = time.perf_counter()
+    if args.model:
+        phrases = Phrases.load(args.model)
+        say(f"phrase model {args.model}: {len(phrases):,} phrases")
+    else:
+        connectors = args.connector_words
+        if connectors == "english":
+            connectors = ENGLISH_CONNECTOR_WORDS
+        elif connectors == "none":
+            connectors = frozenset()
+        else:
+            with open(connectors, encoding="utf-8") as f:
+                connectors = frozenset(f.read().split())
+        phrases = Phrases(min_count=args.min_count, threshold=args.threshold, scoring=args.scoring,
+                          passes=args.passes, connector_words=connectors, delimiter=args.delimiter,
+                          max_vocab_size=args.max_vocab_size)
+        phrases.learn(args.corpus, progress=progress)
+        model_path = args.save_model or os.path.splitext(output)[0] + ".npz"
+        phrases.save(model_path)
+        say(phrases.summary())
+        say(f"learned in {time.perf_counter() - started:.1f} s; phrase model written to "
+            f"{model_path} (use it with `w2v train --phrases {model_path}`)")
+        top = phrases.top(args.top)
+        if top:
+            say("top phrases: " + ", ".join(f"{p} {s:.3g}" for p, s in top))
+        by_count = sorted(phrases.phrases(), key=lambda x: -x[2])[:args.top]
+        if by_count:
+            say("most frequent: " + ", ".join(f"{p} {c:,}" for p, _, c, _ in by_count))
+    if not args.no_output:
+        joining = time.perf_counter()
+        stats = phrases.transform_file(args.corpus, output, progress=progress)
+        say(f"{stats.summary()}; written to {output} in {time.perf_counter() - joining:.1f} s")
+    return 0
+
+
+COMMANDS = {"phrases": phrases_command, "train": train_command, "similar": similar_command, "analogy": analogy_command,
             "evaluate": evaluate_command, "export": export_command, "plot": plot_command}
 
 USAGE = """usage: {prog} COMMAND ...
 
 commands:
   train CORPUS [options]            train a model (the default: `{prog} CORPUS` trains too)
+  phrases CORPUS [-o OUT] [options] learn phrases (new_york) and write the joined text
   similar MODEL WORD...             nearest neighbours
   analogy MODEL A B C               A is to B as C is to ?
   evaluate MODEL --analogies FILE --pairs FILE...

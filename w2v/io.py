@@ -27,9 +27,11 @@ import numpy as np
 
 MODEL_FORMAT = "w2v-model"            # Word2Vec.save: everything to query or train on
 VECTORS_FORMAT = "w2v-vectors"        # WordVectors.save: vectors, words, counts
+PHRASES_FORMAT = "w2v-phrases"        # Phrases.save: a phrase model
 MODEL_FORMAT_VERSION = 1
 FORMAT_NAMES = {MODEL_FORMAT: "a w2v model (Word2Vec.save)",
-                VECTORS_FORMAT: "w2v word vectors (WordVectors.save)"}
+                VECTORS_FORMAT: "w2v word vectors (WordVectors.save)",
+                PHRASES_FORMAT: "a w2v phrase model (Phrases.save)"}
 MMAP_MODES = (None, "r")
 ARRAY_ALIGNMENT = 64                  # where each member's data starts in a native file
 _ALIGNMENT_EXTRA_ID = 0xD935          # zipalign's extra-field id: 2 bytes alignment, then padding
@@ -264,7 +266,8 @@ def load_arrays(path, names=None, mmap: Optional[str] = None,
         found = found if isinstance(found, str) else None
         wanted = " or ".join(FORMAT_NAMES.get(x, x) for x in file_formats)
         if found in FORMAT_NAMES:
-            loader = "WordVectors.load" if found == VECTORS_FORMAT else "Word2Vec.load"
+            loader = {VECTORS_FORMAT: "WordVectors.load",
+                      PHRASES_FORMAT: "Phrases.load"}.get(found, "Word2Vec.load")
             raise ModelFileError(f"{path}: holds {FORMAT_NAMES[found]}, not {wanted}: "
                                  f"load it with {loader}")
         raise ModelFileError(f"{path}: not a w2v model file")

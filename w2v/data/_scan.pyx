@@ -200,7 +200,7 @@ cdef class TokenCounter:
             out[i] = self.counts[i]
         return out
 
-    def word_bytes(self):
-        """Every word's bytes, in id order."""
+    def word_bytes(self, int64_t start=0):
+        """Every word's bytes, in id order (those from id `start` on)."""
         return [(<char*>self.arena)[self.offsets[i]:self.offsets[i] + self.lengths[i]]
-                for i in range(self.n_words)]
+                for i in range(max(start, 0), self.n_words)]

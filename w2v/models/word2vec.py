@@ -9,6 +9,7 @@ import numpy as np
 
 from w2v.config import Config
 from w2v.data.corpus import Corpus, build_corpus
+from w2v.data.phrases import Phrases
 from w2v.data.vocab import Vocab
 from w2v.io import ModelFileError, load_arrays, save_arrays, vocabulary_arrays, vocabulary_from
 from w2v.paths import check_output_file
@@ -29,10 +30,13 @@ class Word2Vec:
 
     `word_vecs` is W_in itself: the array the optimizer updates in place. The arrays
     live in `model.state` (a w2v.training.state.TrainingState).
+
+    phrases: a w2v.Phrases model (or the path of a saved one): every corpus this model
+    reads has its phrases joined (new_york) as it is read, without an intermediate file.
     """
 
     def __init__(self, corpus=None, *, config: Optional[Config] = None, progress: bool = True,
-                 callbacks: Sequence[Callable] = (), checkpoint_dir=None, **params):
+                 callbacks: Sequence[Callable] = (), checkpoint_dir=None, phrases=None, **params):
         Config.check_names(params)
         if config is None:
             config = Config(**params)
@@ -58,6 +62,9 @@ class Word2Vec:
         self.progress = _check_bool(progress, "progress")
         self.callbacks = _check_callbacks(callbacks)
         self.checkpoint_dir = checkpoint_dir
+        if phrases is not None and not isinstance(phrases, Phrases):
+            phrases = Phrases.load(phrases)
+        self.phrases: Optional[Phrases] = phrases
         if corpus is not None:
             self.build_vocab(corpus)
             self.train()
@@ -74,6 +81,16 @@ class Word2Vec:
         min_count times get fresh rows at the end (zero optimizer state), as gensim's
         build_vocab(update=True). Then train() continues on this corpus.
         """
+        if (not update and vocab is None and self.phrases is not None
+                and not isinstance(corpus, Corpus) and self.config.max_vocab_size is None
+                and self.config.corpus_cache is None   # a cache is written by build_corpus
+                and self.config.encoding == self.phrases.encoding
+                and self.config.encoding_errors == "strict"):
+            # the joined id stream becomes the corpus directly (no token strings)
+            self.corpus, self.vocab = self.phrases.build_corpus(corpus, self.config)
+            self._init_weights()
+            return self
+        corpus = self._phrased(corpus)
         if not update:
             self.corpus, self.vocab = build_corpus(corpus, self.config, vocab=vocab)
             self._init_weights()
@@ -88,6 +105,12 @@ class Word2Vec:
         self.corpus, self.vocab = build_corpus(corpus, self.config, grow=self.vocab)
         self._grow_weights(old_size)
         return self
+
+    def _phrased(self, corpus):
+        """`corpus` with the model's phrases joined as it is read (a prepared Corpus as is)."""
+        if getattr(self, "phrases", None) is None or corpus is None or isinstance(corpus, Corpus):
+            return corpus
+        return self.phrases.sentences(corpus)
 
     def _grow_weights(self, old_size: int) -> None:
         """New rows for words added by build_vocab(update=True); old rows unchanged."""
@@ -216,7 +239,7 @@ class Word2Vec:
         if resume is not None and corpus is not None:
             raise ValueError("this model resumes a run: its corpus was given to Word2Vec.resume()")
         if corpus is not None:
-            self.corpus, _ = build_corpus(corpus, self.config, vocab=self.vocab)
+            self.corpus, _ = build_corpus(self._phrased(corpus), self.config, vocab=self.vocab)
         if self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train()")
         if self.vocab.total_count == 0:
