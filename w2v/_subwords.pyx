@@ -33,11 +33,13 @@ cdef uint32_t fnv1a(const unsigned char* data, Py_ssize_t n) noexcept nogil:
 
 
 cdef Py_ssize_t max_ngrams(Py_ssize_t n_bytes, int minn, int maxn) noexcept nogil:
-    """At most how many n-grams a bracketed word of n_bytes bytes has."""
-    cdef int lo = minn if minn > 1 else 1
-    if maxn < lo:
+    """At most how many n-grams a bracketed word of n_bytes bytes has (no n-gram is
+    longer than the word, whatever maxn says)."""
+    cdef Py_ssize_t lo = minn if minn > 1 else 1
+    cdef Py_ssize_t hi = maxn if maxn < n_bytes else n_bytes
+    if hi < lo:
         return 0
-    return n_bytes * (maxn - lo + 1)
+    return n_bytes * (hi - lo + 1)
 
 
 cdef Py_ssize_t bracketed_ngrams(const unsigned char* word, Py_ssize_t n, int minn, int maxn,
