@@ -32,8 +32,9 @@ def moment_file_names(table: str) -> Tuple[str, str]:
 
 
 def table_rows(config, n_words: int) -> Dict[str, int]:
-    """The tables a config trains and their rows, for a vocabulary of n_words."""
-    rows = {"in": n_words}
+    """The tables a config trains and their rows, for a vocabulary of n_words (with
+    subwords, W_in holds the words' rows then the `bucket` n-gram rows, as fastText)."""
+    rows = {"in": n_words + (config.bucket if config.subwords else 0)}
     if config.negative:
         rows["out"] = n_words
     if config.hs:
