@@ -276,3 +276,25 @@ def fasttext_input_rows(words, minn, maxn, bucket):
         grams = fasttext_ngrams(word, minn, maxn) if bucket else []
         table.append([i] + [len(words) + fasttext_hash(g) % bucket for g in grams])
     return table
+
+
+def train_sentence_subwords_hs(W_in, W_hs, sentence, window, lr, paths, sg, input_rows):
+    """fastText's loops over one sentence with subwords (input_rows[word]: the word's row
+    and its n-grams' rows), hierarchical softmax only, full windows, no subsampling, SGD
+    at a constant rate; float64, in place. CBOW: the rows of every context word in one
+    group. Skip-gram (fastText's orientation): the centre word's rows are the input, each
+    context word in turn the target."""
+    tables = {"in": W_in, "hs": W_hs}
+    loss = 0.0
+    for i, centre in enumerate(sentence):
+        context = [sentence[j] for j in range(max(0, i - window), min(len(sentence), i + window + 1))
+                   if j != i]
+        if not context:
+            continue
+        if sg:
+            for word in context:
+                loss += example_sgd(tables, [input_rows[centre]], hs_outputs(paths, word), lr)
+        else:
+            rows = [r for word in context for r in input_rows[word]]
+            loss += example_sgd(tables, [rows], hs_outputs(paths, centre), lr)
+    return loss
