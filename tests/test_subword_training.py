@@ -184,3 +184,32 @@ def test_subword_options_and_their_errors(toy_corpus):
     with pytest.raises(KeyError, match="without n-grams"):
         Word2Vec(toy_corpus, minn=5, maxn=5, bucket=500, epochs=1, workers=1,
                  progress=False)["a"]
+
+
+def test_the_command_line_trains_and_queries_a_subword_model(toy_corpus, tmp_path):
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def run(*args):
+        done = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+    run(os.path.join(root, "scripts", "train.py"), toy_corpus, "--minn", "3", "--maxn", "6",
+        "--bucket", "5000", "--epochs", "1", "--workers", "1", "--no-progress", "-o", "m.npz")
+    out = run("-m", "w2v", "similar", "m.npz", "horsez", "-n", "3")
+    assert out.startswith("horsez:") and len(out.splitlines()) == 4
+    run("-m", "w2v", "export", "m.npz", "--format", "fasttext-bin", "-o", "m.bin")
+    model = Word2Vec.load(tmp_path / "m.npz")
+    again = SubwordVectors.load_facebook(tmp_path / "m.bin")
+    np.testing.assert_allclose(again["horsez"], model["horsez"], rtol=1e-6, atol=1e-7)
+
+
+def test_spark_refuses_subword_models_saying_what_to_use():
+    spark = pytest.importorskip("pyspark", reason="pyspark is not installed")
+    del spark
+    from w2v import spark as w2v_spark
+    with pytest.raises(ValueError, match="does not train subword models"):
+        w2v_spark.train([["a", "b"]], maxn=6)
