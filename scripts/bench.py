@@ -7,6 +7,7 @@ negatives, or hierarchical softmax with --model *-hs).
     python scripts/bench.py --tools w2v-adam w2v-sgd --repeats 3
     python scripts/bench.py --model sg --word2vec-bin ~/word2vec/bin/word2vec
     python scripts/bench.py --model sg --tools w2v-sgd w2v-sgd:shared_negatives=false gensim-file
+    python scripts/bench.py --tools w2v-sgd fasttext --minn 3 --maxn 6   # subwords, both tools
 
 --model: cbow (default), sg (skip-gram), cbow-hs, sg-hs (hierarchical softmax, no
 negatives). Every peer runs the same model: gensim sg=1 / hs=1 negative=0, fastText
@@ -132,6 +133,8 @@ def run_w2v(optimizer, corpus, args, options):
     model_params = MODELS[args.model]
     params = dict(sg=model_params["sg"], hs=model_params["hs"],
                   negative=0 if model_params["hs"] else 5)
+    if args.maxn:
+        params.update(minn=args.minn, maxn=args.maxn, bucket=args.bucket)
     params.update(options)
     started = time.perf_counter()
     model = Word2Vec(optimizer=optimizer, workers=args.workers, epochs=args.epochs, **params)
@@ -178,7 +181,9 @@ def run_fasttext(corpus, args):
     sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
     model = fasttext.train_unsupervised(corpus["plain"], model="skipgram" if sg else "cbow",
                                         dim=100, ws=5, neg=5, loss="hs" if hs else "ns",
-                                        t=1e-3, minCount=5, epoch=args.epochs, minn=0, maxn=0,
+                                        t=1e-3, minCount=5, epoch=args.epochs,
+                                        minn=args.minn if args.maxn else 0, maxn=args.maxn,
+                                        bucket=args.bucket if args.maxn else 0,
                                         thread=args.workers, verbose=0)
     total = time.perf_counter() - started
     words = model.get_words()
@@ -215,6 +220,7 @@ def child(tool, args):
     corpus = json.loads(args.corpus_info)
     name = tool
     tool, options = tool_options(tool)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     if tool.startswith("w2v-"):
         wv, vocab_s, train_s = run_w2v(tool[4:], corpus, args, options)
     elif tool in ("gensim", "gensim-file"):
@@ -223,8 +229,11 @@ def child(tool, args):
         wv, vocab_s, train_s = run_fasttext(corpus, args)
     else:
         wv, vocab_s, train_s = run_word2vec_c(corpus, args, args.work)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     rss = args.word2vec_rss if tool == "word2vec-c" else peak_rss_mb()
     result = {"tool": name, "vocab_s": vocab_s, "train_s": train_s, "peak_rss_mb": rss,
+              "cpu_s": cpu_s,       # CPU seconds of vocabulary + training (busy machines)
               "words_per_s": corpus["tokens"] * args.epochs / train_s, "vocab_size": len(wv)}
     from w2v.evaluation import evaluate_analogies, evaluate_word_pairs
     if os.path.exists(args.analogies):
@@ -293,6 +302,10 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--word2vec-bin", default=None, help="path of a word2vec C binary")
+    parser.add_argument("--minn", type=int, default=3, help="subwords (with --maxn > 0): "
+                                                            "shortest n-gram, w2v and fastText")
+    parser.add_argument("--maxn", type=int, default=0, help="longest n-gram; 0: no subwords")
+    parser.add_argument("--bucket", type=int, default=2_000_000, help="subword hash buckets")
     parser.add_argument("--analogies", default=os.path.join(DATA, "questions-words.txt"))
     parser.add_argument("--pairs", default=os.path.join(DATA, "wordsim353.tsv"))
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "w2v-bench"))
@@ -319,6 +332,8 @@ def main():
             command = [sys.executable, os.path.abspath(__file__), "--child", tool,
                        "--corpus-info", json.dumps(corpus), "--workers", str(args.workers),
                        "--epochs", str(args.epochs), "--model", args.model,
+                       "--minn", str(args.minn), "--maxn", str(args.maxn),
+                       "--bucket", str(args.bucket),
                        "--analogies", args.analogies,
                        "--pairs", args.pairs, "--work", args.work]
             if args.word2vec_bin:
@@ -331,7 +346,8 @@ def main():
             result = json.loads(lines[-1][7:])
             result["repeat"] = repeat
             results.append(result)
-            print(f"[{repeat + 1}/{args.repeats}] {tool}: train {result['train_s']:.1f} s, "
+            print(f"[{repeat + 1}/{args.repeats}] {tool}: train {result['train_s']:.1f} s "
+                  f"({result['cpu_s']:.0f} CPU s with the vocabulary), "
                   f"{result['words_per_s'] / 1e6:.2f} M words/s, "
                   f"analogy {100 * result.get('analogy', 0):.1f}%, "
                   f"WS353 {result.get('ws353', float('nan')):.3f}", file=sys.stderr, flush=True)
