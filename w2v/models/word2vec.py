@@ -110,16 +110,22 @@ class Word2Vec:
         n, dim = len(self.vocab), self.config.vector_size
         if self.config.hs and n < 2:
             raise ValueError(f"hierarchical softmax needs at least 2 words; the vocabulary has {n}")
+        self.state = TrainingState.for_config(self.config, n, w_in)
         if w_in is None:
+            # word2vec's init, uniform in [-0.5, 0.5) / dim, with subwords for the n-gram
+            # rows too (fastText draws them all alike); drawn in blocks straight into the
+            # table (the same numbers as one draw) so that no second W_in is made
             rng = np.random.default_rng(self.config.seed)
-            # with subwords, the n-gram rows too (fastText draws them all alike)
-            w_in = rng.random((table_rows(self.config, n)["in"], dim), dtype=np.float32)
-            w_in -= 0.5
-            w_in /= dim                        # word2vec's init: uniform in [-0.5, 0.5) / dim
+            table = self.state.tables["in"]
+            block_rows = max(1, (64 << 20) // (4 * dim))
+            for start in range(0, len(table), block_rows):
+                block = rng.random((min(block_rows, len(table) - start), dim), dtype=np.float32)
+                block -= 0.5
+                block /= dim
+                table[start:start + len(block)] = block
             padding = self.config.resolved_padding_idx(n)
             if padding >= 0:
-                w_in[padding] = 0              # as nn.Embedding(padding_idx=...)
-        self.state = TrainingState.for_config(self.config, n, w_in)
+                table[padding] = 0             # as nn.Embedding(padding_idx=...)
         self._wv = None
 
     def subword_table(self):

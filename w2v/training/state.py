@@ -72,11 +72,13 @@ class TrainingState:
         return cls(tables, moments, adam_step, blocks)
 
     @classmethod
-    def for_config(cls, config, n_words: int, w_in: np.ndarray) -> "TrainingState":
-        """A fresh state: W_in from `w_in`, every other table and moment zero."""
+    def for_config(cls, config, n_words: int, w_in: Optional[np.ndarray]) -> "TrainingState":
+        """A fresh state: W_in from `w_in` (None: zeros, for the caller to fill), every
+        other table and moment zero."""
         state = cls.zeros(table_rows(config, n_words), config.vector_size,
                           config.optimizer == "adam")
-        state.tables["in"][...] = w_in
+        if w_in is not None:
+            state.tables["in"][...] = w_in
         return state
 
     @classmethod
