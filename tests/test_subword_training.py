@@ -213,3 +213,16 @@ def test_spark_refuses_subword_models_saying_what_to_use():
     from w2v import spark as w2v_spark
     with pytest.raises(ValueError, match="does not train subword models"):
         w2v_spark.train([["a", "b"]], maxn=6)
+
+
+def test_word_pair_evaluation_answers_unseen_words_from_their_ngrams(subword_models, tmp_path):
+    from w2v.evaluation import evaluate_word_pairs
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("horse\thorses\t9\nking\tqueen\t8\ncooked\tcook\t9\nking\tapple\t1\n"
+                     "tree\tzzq\t2\n")
+    model = subword_models["cbow-ns-adam"]
+    plain = evaluate_word_pairs(model, pairs)
+    assert (plain["pairs"], plain["oov"]) == (2, 3) and "oov_answered" not in plain
+    both = evaluate_word_pairs(model, pairs, oov_ngrams=True)
+    assert (both["pairs"], both["oov"], both["oov_answered"]) == (5, 0, 3)
+    assert both["spearman"] > 0.5
