@@ -44,7 +44,8 @@ extensions = [
                        ("W2V_DEBUG_CHECKS", "1" if DEBUG else "0")],
         extra_compile_args=compile_args,
     )
-    for name in ("w2v.core.train", "w2v.data._scan", "w2v.data._phrases", "w2v._similarity")
+    for name in ("w2v.core.train", "w2v.data._scan", "w2v.data._phrases", "w2v._similarity",
+                 "w2v._subwords")
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

@@ -7,6 +7,7 @@ negatives, or hierarchical softmax with --model *-hs).
     python scripts/bench.py --tools w2v-adam w2v-sgd --repeats 3
     python scripts/bench.py --model sg --word2vec-bin ~/word2vec/bin/word2vec
     python scripts/bench.py --model sg --tools w2v-sgd w2v-sgd:shared_negatives=false gensim-file
+    python scripts/bench.py --tools w2v-sgd fasttext --minn 3 --maxn 6   # subwords, both tools
 
 --model: cbow (default), sg (skip-gram), cbow-hs, sg-hs (hierarchical softmax, no
 negatives). Every peer runs the same model: gensim sg=1 / hs=1 negative=0, fastText
@@ -142,6 +143,8 @@ def run_w2v(optimizer, corpus, args, options):
     model_params = MODELS[args.model]
     params = dict(sg=model_params["sg"], hs=model_params["hs"],
                   negative=0 if model_params["hs"] else 5)
+    if args.maxn:
+        params.update(minn=args.minn, maxn=args.maxn, bucket=args.bucket)
     params.update(options)
     started = time.perf_counter()
     model = Word2Vec(optimizer=optimizer, workers=args.workers, epochs=args.epochs, **params)
@@ -189,7 +192,9 @@ def run_fasttext(corpus, args):
     sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
     model = fasttext.train_unsupervised(corpus["plain"], model="skipgram" if sg else "cbow",
                                         dim=100, ws=5, neg=5, loss="hs" if hs else "ns",
-                                        t=1e-3, minCount=5, epoch=args.epochs, minn=0, maxn=0,
+                                        t=1e-3, minCount=5, epoch=args.epochs,
+                                        minn=args.minn if args.maxn else 0, maxn=args.maxn,
+                                        bucket=args.bucket if args.maxn else 0,
                                         thread=args.workers, verbose=0)
     total, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     words = model.get_words()
@@ -312,6 +317,10 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--word2vec-bin", default=None, help="path of a word2vec C binary")
+    parser.add_argument("--minn", type=int, default=3, help="subwords (with --maxn > 0): "
+                                                            "shortest n-gram, w2v and fastText")
+    parser.add_argument("--maxn", type=int, default=0, help="longest n-gram; 0: no subwords")
+    parser.add_argument("--bucket", type=int, default=2_000_000, help="subword hash buckets")
     parser.add_argument("--analogies", default=os.path.join(DATA, "questions-words.txt"))
     parser.add_argument("--pairs", default=os.path.join(DATA, "wordsim353.tsv"))
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "w2v-bench"))
@@ -338,6 +347,8 @@ def main():
             command = [sys.executable, os.path.abspath(__file__), "--child", tool,
                        "--corpus-info", json.dumps(corpus), "--workers", str(args.workers),
                        "--epochs", str(args.epochs), "--model", args.model,
+                       "--minn", str(args.minn), "--maxn", str(args.maxn),
+                       "--bucket", str(args.bucket),
                        "--analogies", args.analogies,
                        "--pairs", args.pairs, "--work", args.work]
             if args.word2vec_bin:

@@ -228,3 +228,73 @@ def train_sentence_hs(W_in, W_hs, sentence, window, lr, paths, sg):
         else:
             loss += example_sgd(tables, [context], hs_outputs(paths, centre), lr)
     return loss
+
+
+# ------------------------------------------------------------ fastText's subword n-grams
+def fasttext_hash(data: bytes) -> int:
+    """fastText's Dictionary::hash, from its definition: 32-bit FNV-1a where each byte is
+    read as a signed char and widened to 32 bits (so 0x80..0xFF become 0xFFFFFF80..)."""
+    h = 2166136261
+    for byte in data:
+        signed = byte - 256 if byte >= 128 else byte
+        h = ((h ^ (signed & 0xFFFFFFFF)) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def fasttext_ngrams(word: bytes, minn: int, maxn: int):
+    """The n-grams (bytes) of b"<" + word + b">" in fastText's order, from its
+    definition: every start at a character boundary, lengths 1..maxn characters
+    (a character: a byte and the 10xxxxxx bytes after it), kept when >= minn and not a
+    lone boundary marker. "</s>" has none."""
+    if word == b"</s>":
+        return []
+    text = b"<" + word + b">"
+    chars, i = [], 0
+    while i < len(text):                     # split into characters, keeping byte spans
+        j = i + 1
+        while j < len(text) and text[j] & 0xC0 == 0x80:
+            j += 1
+        chars.append((i, j))
+        i = j
+    # a leading run of continuation bytes cannot occur: text starts with "<"
+    out = []
+    for c, (start, _) in enumerate(chars):
+        for n in range(1, maxn + 1):
+            if c + n > len(chars):
+                break
+            end = chars[c + n - 1][1]
+            if n >= minn and not (n == 1 and (c == 0 or c + n == len(chars))):
+                out.append(text[start:end])
+    return out
+
+
+def fasttext_input_rows(words, minn, maxn, bucket):
+    """Each word's input rows as fastText's Dictionary::initNgrams gives them: its own
+    id, then nwords + hash % bucket per n-gram (no n-grams when bucket is 0)."""
+    table = []
+    for i, word in enumerate(words):
+        grams = fasttext_ngrams(word, minn, maxn) if bucket else []
+        table.append([i] + [len(words) + fasttext_hash(g) % bucket for g in grams])
+    return table
+
+
+def train_sentence_subwords_hs(W_in, W_hs, sentence, window, lr, paths, sg, input_rows):
+    """fastText's loops over one sentence with subwords (input_rows[word]: the word's row
+    and its n-grams' rows), hierarchical softmax only, full windows, no subsampling, SGD
+    at a constant rate; float64, in place. CBOW: the rows of every context word in one
+    group. Skip-gram (fastText's orientation): the centre word's rows are the input, each
+    context word in turn the target."""
+    tables = {"in": W_in, "hs": W_hs}
+    loss = 0.0
+    for i, centre in enumerate(sentence):
+        context = [sentence[j] for j in range(max(0, i - window), min(len(sentence), i + window + 1))
+                   if j != i]
+        if not context:
+            continue
+        if sg:
+            for word in context:
+                loss += example_sgd(tables, [input_rows[centre]], hs_outputs(paths, word), lr)
+        else:
+            rows = [r for word in context for r in input_rows[word]]
+            loss += example_sgd(tables, [rows], hs_outputs(paths, centre), lr)
+    return loss

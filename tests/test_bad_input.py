@@ -876,3 +876,125 @@ def test_resume_asks_for_an_in_memory_corpus(tmp_path):
                                               r"pass the same sentences"):
         Word2Vec.resume(tmp_path)
     assert Word2Vec.resume(tmp_path, SENTENCES).resume_state.epochs == 1
+
+
+# ------------------------------------------------------------ fastText .bin models
+def _fasttext_bin(tmp_path, words=("</s>", "king", "queen"), bucket=7, dim=3, **args):
+    from w2v.fasttext_bin import FastTextArgs, FastTextModel, write_fasttext_bin
+    rng = np.random.default_rng(0)
+    model = FastTextModel(FastTextArgs(dim=dim, bucket=bucket, minn=2, maxn=3, **args),
+                          list(words), np.arange(len(words), 0, -1),
+                          rng.normal(size=(len(words) + bucket, dim)).astype(np.float32),
+                          rng.normal(size=(len(words), dim)).astype(np.float32))
+    path = tmp_path / "model.bin"
+    write_fasttext_bin(path, model)
+    return path
+
+
+FT_ARGS = 8                       # offset of the Args block (after magic and version)
+FT_DICT = FT_ARGS + 56            # offset of the dictionary header
+
+
+def _patch(path, offset, fmt, *values):
+    import struct
+    data = bytearray(path.read_bytes())
+    struct.pack_into(fmt, data, offset, *values)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_fasttext_bin_truncated_anywhere(tmp_path):
+    from w2v import load_vectors
+    path = _fasttext_bin(tmp_path)
+    data = path.read_bytes()
+    for cut in (6, 20, FT_DICT + 10, FT_DICT + 30, len(data) - 200, len(data) - 1):
+        path.write_bytes(data[:cut])
+        with pytest.raises(ModelFileError, match="truncated fastText file|not a fastText"):
+            load_vectors(path)
+
+
+@pytest.mark.parametrize("offset,fmt,value,match", [
+    (4, "<i", 13, "fastText file format version 13; this reader knows versions 11 and 12"),
+    (FT_ARGS, "<i", 0, r"dim 0 out of range \[1, 1048576\]"),
+    (FT_ARGS + 28, "<i", 3, "a supervised \\(classification\\) fastText model"),
+    (FT_ARGS + 24, "<i", 9, "unknown fastText model 2 or loss 9"),
+    (FT_ARGS + 32, "<i", -1, "bucket -1, minn 2, maxn 3 must be >= 0"),
+    (FT_ARGS + 32, "<i", 2**31 - 2, "exceed 2\\*\\*31 rows"),
+    (FT_DICT, "<i", 4, "dictionary of 4 entries with 3 words and 0 labels"),
+    (FT_DICT, "<iii", (4, 3, 1), "holds 1 labels: a supervised model"),
+    (FT_DICT + 20, "<q", 5, "a pruned \\(quantised\\) dictionary"),
+    (FT_DICT + 20, "<q", -7, "invalid pruneidx_size -7"),
+])
+def test_fasttext_bin_with_a_bad_header(tmp_path, offset, fmt, value, match):
+    from w2v.fasttext_bin import read_fasttext_bin
+    values = value if isinstance(value, tuple) else (value,)
+    path = _patch(_fasttext_bin(tmp_path), offset, fmt, *values)
+    with pytest.raises(ModelFileError, match=match):
+        read_fasttext_bin(path)
+
+
+def test_fasttext_bin_header_claiming_billions_of_words_is_refused_before_allocating(tmp_path):
+    import tracemalloc
+    from w2v.fasttext_bin import read_fasttext_bin
+    path = _patch(_fasttext_bin(tmp_path), FT_DICT, "<ii", 2**31 - 10, 2**31 - 10)
+    _patch(path, FT_ARGS + 32, "<i", 0)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="truncated fastText file: a dictionary of "
+                                                 "2147483638 words needs"):
+            read_fasttext_bin(path)
+        assert tracemalloc.get_traced_memory()[1] < 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_fasttext_bin_dictionary_entries(tmp_path):
+    from w2v.fasttext_bin import read_fasttext_bin
+    path = _fasttext_bin(tmp_path, words=("</s>", "king", "king"))
+    with pytest.raises(ModelFileError, match="the word 'king' occurs twice"):
+        read_fasttext_bin(path)
+    path = _fasttext_bin(tmp_path)
+    data = path.read_bytes()
+    end = data.index(b"king\0") + 5
+    path.write_bytes(data[:end + 8] + b"\x01" + data[end + 9:])       # entry type: label
+    with pytest.raises(ModelFileError, match="entry 1 \\('king'\\) is a label"):
+        read_fasttext_bin(path)
+    path.write_bytes(data[:end] + (-3).to_bytes(8, "little", signed=True) + data[end + 8:])
+    with pytest.raises(ModelFileError, match="'king' has a negative count -3"):
+        read_fasttext_bin(path)
+
+
+def test_fasttext_bin_matrices(tmp_path):
+    from w2v.fasttext_bin import read_fasttext_bin
+    path = _fasttext_bin(tmp_path)
+    data = path.read_bytes()
+    input_at = data.index(b"queen\0") + 6 + 9        # the input matrix's quantised flag
+    path.write_bytes(data[:input_at] + b"\x01" + data[input_at + 1:])
+    with pytest.raises(ModelFileError, match="the input matrix is quantised \\(a .ftz model\\)"):
+        read_fasttext_bin(path)
+    _patch(path, input_at, "<Bqq", 0, 11, 3)
+    with pytest.raises(ModelFileError, match="the input matrix is 11 x 3, expected 10 x 3"):
+        read_fasttext_bin(path)
+    path.write_bytes(data + b"\0\0")
+    with pytest.raises(ModelFileError, match="2 unexpected bytes after the output matrix"):
+        read_fasttext_bin(path)
+
+
+def test_fasttext_bin_missing_or_a_directory(tmp_path):
+    from w2v.fasttext_bin import read_fasttext_bin
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        read_fasttext_bin(tmp_path / "nothing.bin")
+    with pytest.raises(IsADirectoryError, match="model path is a directory"):
+        read_fasttext_bin(tmp_path)
+
+
+def test_writing_a_fasttext_bin_that_cannot_hold_the_model(tmp_path):
+    from w2v.fasttext_bin import FastTextArgs, FastTextModel, write_fasttext_bin
+    ones = np.ones((3, 2), dtype=np.float32)
+    with pytest.raises(ValueError, match="holds a NUL byte"):
+        write_fasttext_bin(tmp_path / "m.bin", FastTextModel(
+            FastTextArgs(dim=2, bucket=0), ["a", "b\0", "c"], [1, 1, 1], ones, ones))
+    with pytest.raises(ValueError, match="the input matrix should be 5 x 2"):
+        write_fasttext_bin(tmp_path / "m.bin", FastTextModel(
+            FastTextArgs(dim=2, bucket=2), ["a", "b", "c"], [1, 1, 1], ones, ones))
+    assert not list(tmp_path.iterdir())

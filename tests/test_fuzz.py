@@ -392,3 +392,84 @@ def test_native_loader_with_altered_metadata(changes):
         for member, data in dict(MEMBERS, **{"meta_json.npy": header.getvalue() + encoded}).items():
             z.writestr(member, data)
     _load_model(buffer.getvalue())
+
+
+# ---------------------------------------------------------- fastText .bin and n-grams
+def _fasttext_bin_bytes():
+    from w2v.fasttext_bin import FastTextArgs, FastTextModel, write_fasttext_bin
+    rng = np.random.default_rng(0)
+    words = ["</s>"] + WORDS
+    model = FastTextModel(FastTextArgs(dim=3, bucket=11, minn=2, maxn=4), words,
+                          np.arange(len(words), 0, -1),
+                          rng.normal(size=(len(words) + 11, 3)).astype(np.float32),
+                          rng.normal(size=(len(words), 3)).astype(np.float32))
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.bin")
+        write_fasttext_bin(path, model)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+FASTTEXT_FILE = _fasttext_bin_bytes()
+
+
+def _load_fasttext(data):
+    from w2v.vectors import SubwordVectors
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "m.bin")
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            wv = SubwordVectors.load_facebook(path)
+        except ModelFileError:
+            return None
+        assert wv.vectors.shape == (len(wv), wv.vector_size)
+        assert wv.ngram_vectors.shape[1] == wv.vector_size
+        wv.ngram_vectors.sum()                        # every mapped page can be read
+        if wv.has_vector("kingdom"):
+            assert wv["kingdom"].shape == (wv.vector_size,)
+        del wv
+    return True
+
+
+@FUZZ
+@given(ops)
+def test_fasttext_loader_on_mutated_files_loads_or_raises_model_file_error(changes):
+    _load_fasttext(mutate(FASTTEXT_FILE, changes))
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_fasttext_loader_on_random_bytes_after_the_magic(data):
+    _load_fasttext(FASTTEXT_FILE[:4] + data)
+
+
+@FUZZ
+@given(st.integers(-2, 2**31 - 1), st.integers(-2, 2**31 - 1), st.integers(-2, 2**31 - 1),
+       st.integers(-2, 2**31 - 1))
+@example(2**31 - 1, 3, 3, 2)
+@example(3, 0, 2**31 - 1, 2**31 - 1)
+def test_fasttext_header_never_causes_a_huge_allocation(dim, bucket, minn, maxn):
+    import struct
+    data = bytearray(FASTTEXT_FILE)
+    struct.pack_into("<i", data, 8, dim)
+    struct.pack_into("<3i", data, 8 + 32, bucket, minn, maxn)
+    tracemalloc.start()
+    try:
+        _load_fasttext(bytes(data))
+        assert tracemalloc.get_traced_memory()[1] < 20 * 2**20
+    finally:
+        tracemalloc.stop()
+
+
+@FUZZ
+@given(st.binary(max_size=30), st.integers(0, 4), st.integers(0, 7))
+@example(b"\x80\x80abc\xc3", 1, 3)
+@example(b"</s>", 1, 6)
+def test_ngrams_of_any_bytes_match_the_reference(word, minn, maxn):
+    from reference import fasttext_hash, fasttext_ngrams
+    from w2v import subwords
+    text = word.decode("utf-8", "surrogateescape")
+    expected = fasttext_ngrams(word, minn, maxn) if maxn else []
+    assert [subwords.word_bytes(g) for g in subwords.ngrams(text, minn, maxn)] == expected
+    assert subwords.ngram_hashes(text, minn, maxn).tolist() == [fasttext_hash(g) for g in expected]

@@ -245,11 +245,13 @@ def train_command(argv, prog: str = "w2v train") -> int:
 
 # ----------------------------------------------------------------- other commands
 def load_any(path, unicode_errors: str = "strict"):
-    """A native model (.npz, recognised by its zip magic even when damaged) or word
-    vectors from a word2vec / fastText file."""
+    """A native model (.npz, recognised by its zip magic even when damaged), a fastText
+    .bin model (SubwordVectors: unseen words too) or word vectors from a word2vec /
+    fastText file."""
+    from w2v.fasttext_bin import is_fasttext_bin
     from w2v.io import ModelFileError
     from w2v.models.word2vec import Word2Vec
-    from w2v.vectors import WordVectors, load_vectors
+    from w2v.vectors import SubwordVectors, WordVectors, load_vectors
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"model file not found: {path}")
@@ -265,6 +267,8 @@ def load_any(path, unicode_errors: str = "strict"):
                 return load_vectors(path)
             except ModelFileError:
                 raise error from None
+    if is_fasttext_bin(path):
+        return SubwordVectors.load_facebook(path)
     return WordVectors.load_word2vec_format(path, unicode_errors=unicode_errors)
 
 
@@ -352,7 +356,7 @@ def evaluate_command(argv, prog):
 
 PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
 EXPORT_FORMATS = {"word2vec": ".txt", "word2vec-bin": ".bin", "vec": ".vec",
-                  "projector": "-projector", "torch": ".pt"}
+                  "projector": "-projector", "torch": ".pt", "fasttext-bin": ".bin"}
 
 
 def export_vectors(wv, output: str, fmt: str, padding_idx=None) -> List[str]:
@@ -392,7 +396,8 @@ def export_command(argv, prog):
                         help="word2vec: text; word2vec-bin: word2vec C binary; vec: fastText "
                              "text; projector: vectors.tsv + metadata.tsv for the TensorBoard "
                              "Embedding Projector; torch: a .pt dict {weight, words, "
-                             "padding_idx} for nn.Embedding.from_pretrained")
+                             "padding_idx} for nn.Embedding.from_pretrained; fasttext-bin: a "
+                             "Facebook fastText .bin model (a w2v model or a fastText .bin)")
     parser.add_argument("-o", "--output", help="file (directory for projector) to write; "
                                                "default: beside MODEL with the format's extension")
     args = parser.parse_args(argv)
@@ -412,6 +417,13 @@ def export_command(argv, prog):
     else:
         check_output_file(output, f"{args.format} export", inputs)
     model = load_any(args.model, args.unicode_errors)
+    if args.format == "fasttext-bin":
+        if not hasattr(model, "save_facebook_model"):
+            raise ValueError(f"{args.model}: word vectors alone cannot make a fastText model "
+                             f"(it needs the output layer): export a w2v model (.npz)")
+        model.save_facebook_model(output)
+        print(f"wrote {output}")
+        return 0
     wv = model.wv if hasattr(model, "wv") else model
     padding = getattr(getattr(model, "config", None), "padding_idx", None)
     for path in export_vectors(wv, output, args.format, padding_idx=padding):

@@ -78,6 +78,13 @@ class Config:
     shrink_windows: bool = _param(True, "draw each position's window size from 1..window, as "
                                         "word2vec does (False: always the full window)")
 
+    # Subwords: fastText's character n-grams (maxn=0: none, plain word2vec)
+    minn: int = _param(3, "subwords: shortest character n-gram of <word> (fastText's -minn)")
+    maxn: int = _param(0, "subwords: longest character n-gram; 0 turns subwords off "
+                          "(fastText's default: 6)")
+    bucket: int = _param(2_000_000, "subwords: hash buckets (W_in rows) the n-grams share "
+                                    "(fastText's -bucket)")
+
     # The input embedding W_in, with torch.nn.Embedding's options
     freeze: bool = _param(False, "keep W_in fixed (pretrained vectors); only W_out trains")
     padding_idx: Optional[int] = _param(None, "a W_in row that is never updated (zero when "
@@ -176,6 +183,12 @@ class Config:
         need(self.negative >= 0, "negative", "must be >= 0")
         need(self.min_count >= 1, "min_count", "must be >= 1")
         need(self.max_sentence_length >= 1, "max_sentence_length", "must be >= 1")
+        for name in ("minn", "maxn", "bucket"):
+            is_int(name)
+        need(self.maxn >= 0, "maxn", "must be >= 0 (0 turns subwords off)")
+        if self.maxn > 0:
+            need(1 <= self.minn <= self.maxn, "minn", f"must be in [1, maxn={self.maxn}]")
+            need(1 <= self.bucket < 2**31, "bucket", "must be in [1, 2**31)")
         need(self.sample >= 0, "sample", "must be >= 0 (0 turns subsampling off)")
         need(self.epochs >= 1, "epochs", "must be >= 1")
         need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
@@ -226,6 +239,11 @@ class Config:
         return self
 
     # ---------------------------------------------------------------- helpers
+    @property
+    def subwords(self) -> bool:
+        """True when words have character n-gram rows (maxn > 0)."""
+        return self.maxn > 0
+
     def resolved_padding_idx(self, vocab_size: int) -> int:
         """padding_idx as a row of a vocab_size-row W_in, -1 for none; IndexError if outside."""
         if self.padding_idx is None:

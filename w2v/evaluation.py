@@ -281,14 +281,22 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
     return f
 
 
+def _unit_vector(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
 def _word_pair_scores(vectors, path, delimiter, restrict_vocab, case_insensitive, encoding,
-                      dummy4unknown):
-    """(model similarities, human scores, pairs with an unknown word)."""
+                      dummy4unknown, subwords=None):
+    """(model similarities, human scores, pairs with an unknown word). subwords: a list
+    to make subword vectors (w2v.vectors.SubwordVectors) answer pairs with a word outside
+    the vocabulary from its n-grams, appending each such pair to the list."""
     wv = _words_of(vectors)
     lookup, limit, _ = _lookup(wv, restrict_vocab, case_insensitive)
     unit = _unit_rows(wv, limit)
     model_scores, human_scores = [], []
     oov = 0
+    by_ngrams = subwords is not None and hasattr(wv, "has_vector")
     for number, line in _read_lines(path, encoding):
         if not line.strip() or line.startswith("#"):
             continue
@@ -300,6 +308,14 @@ def _word_pair_scores(vectors, path, delimiter, restrict_vocab, case_insensitive
             score = float(parts[2])
         except ValueError:
             raise ValueError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
+        if (a not in lookup or b not in lookup) and by_ngrams and \
+                all(w in lookup or wv.has_vector(word) for w, word in zip((a, b), parts[:2])):
+            first, second = (unit[lookup[w]] if w in lookup else _unit_vector(wv.vector(word))
+                             for w, word in zip((a, b), parts[:2]))
+            model_scores.append(float(first @ second))
+            human_scores.append(score)
+            subwords.append((parts[0], parts[1]))
+            continue
         if a not in lookup or b not in lookup:
             oov += 1
             if dummy4unknown:
@@ -312,17 +328,22 @@ def _word_pair_scores(vectors, path, delimiter, restrict_vocab, case_insensitive
 
 
 def evaluate_word_pairs(vectors, path, restrict_vocab: Optional[int] = 300000,
-                        case_insensitive: bool = True, delimiter: str = "\t") -> dict:
+                        case_insensitive: bool = True, delimiter: str = "\t",
+                        oov_ngrams: bool = False) -> dict:
     """Correlation of cosine similarity with human scores over `word1 word2 score` lines
     (`#` comments). Pairs with a word outside the vocabulary are skipped and counted.
-    Returns {"spearman", "pearson", "pairs", "oov", "oov_ratio"} (oov_ratio a fraction)."""
+    Returns {"spearman", "pearson", "pairs", "oov", "oov_ratio"} (oov_ratio a fraction).
+    oov_ngrams=True: subword vectors answer pairs with an unseen word from its n-grams
+    (as fastText would), counted in "oov_answered" (they are in "pairs", not "oov")."""
+    answered = [] if oov_ngrams else None
     model_scores, human_scores, oov = _word_pair_scores(
-        vectors, path, delimiter, restrict_vocab, case_insensitive, "utf-8", False)
+        vectors, path, delimiter, restrict_vocab, case_insensitive, "utf-8", False, answered)
     total = oov + len(model_scores)
     return {"spearman": spearman(model_scores, human_scores) if len(model_scores) > 1 else float("nan"),
             "pearson": pearson(model_scores, human_scores) if len(model_scores) > 1 else float("nan"),
             "pairs": len(model_scores), "oov": oov,
-            "oov_ratio": oov / total if total else 0.0}
+            "oov_ratio": oov / total if total else 0.0,
+            **({"oov_answered": len(answered)} if oov_ngrams else {})}
 
 
 def evaluate_word_pairs_gensim(vectors, pairs, delimiter: str = "\t", encoding: str = "utf8",

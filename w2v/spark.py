@@ -445,6 +445,10 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
         config = Config(**params)
     elif params:
         config = config.replace(**params)
+    if config.subwords:
+        raise ValueError("w2v.spark does not train subword models (maxn > 0): averaging the "
+                         "n-gram rows between partitions has not been built or tested; train "
+                         "them with Word2Vec(corpus, maxn=6, ...) on one machine")
     epochs = config.epochs if epochs is None else epochs
     for name, value, allowed in (("epochs", epochs, ">= 1"), ("rounds_per_epoch", rounds_per_epoch, ">= 1"),
                                  ("num_partitions", num_partitions, ">= 1 (or None: the cluster's cores)")):

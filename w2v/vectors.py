@@ -588,6 +588,159 @@ class WordVectors:
         return result[:topn]
 
 
+class SubwordVectors(WordVectors):
+    """Word vectors with fastText's character n-grams: every word has a vector.
+
+    `vectors` holds the in-vocabulary words' vectors (each the mean of its own input
+    row and its n-grams' rows, as fastText's get_word_vector); `ngram_vectors` the
+    `bucket` n-gram rows. A word not in the vocabulary gets the mean of its n-grams'
+    rows (w2v.subwords: `<word>`'s n-grams of minn..maxn characters, row hash %
+    bucket); KeyError only when it has none. Every query (vector, [], similarity,
+    most_similar, analogy, distances...) accepts such words; `in`, `index` and
+    `key_to_index` still mean the vocabulary. Exports (save_word2vec_format) write the
+    in-vocabulary vectors, as fastText's .vec.
+    """
+
+    def __init__(self, vectors: np.ndarray, index_to_key: Sequence[str],
+                 ngram_vectors: np.ndarray, minn: int, maxn: int,
+                 counts: Optional[np.ndarray] = None,
+                 key_to_index: Optional[Dict[str, int]] = None, *,
+                 fixed_vocabulary: Optional[str] = "their n-grams fix them (subword vectors)",
+                 source=None):
+        super().__init__(vectors, index_to_key, counts, key_to_index,
+                         fixed_vocabulary=fixed_vocabulary)
+        if ngram_vectors.ndim != 2 or ngram_vectors.shape[1] != self.vector_size:
+            raise ValueError(f"n-gram vectors of shape {ngram_vectors.shape} for "
+                             f"{self.vector_size}-dimensional word vectors")
+        self.ngram_vectors = ngram_vectors
+        self.minn, self.maxn = int(minn), int(maxn)
+        self.source = source            # the FastTextModel these vectors came from, if any
+
+    @property
+    def bucket(self) -> int:
+        return self.ngram_vectors.shape[0]
+
+    def __repr__(self) -> str:
+        return (f"SubwordVectors({len(self)} words, vector_size={self.vector_size}, "
+                f"minn={self.minn}, maxn={self.maxn}, bucket={self.bucket})")
+
+    # ------------------------------------------------------------- files
+    @classmethod
+    def load_facebook(cls, path, mmap: Optional[str] = "r") -> "SubwordVectors":
+        """The vectors of an unsupervised fastText .bin model: in-vocabulary words get
+        fastText's get_word_vector, computed here once; the n-gram rows stay mapped
+        from the file (mmap="r", the default) or are read (mmap=None)."""
+        from w2v.fasttext_bin import read_fasttext_bin
+        from w2v.subwords import compose_vectors, subword_table
+        model = read_fasttext_bin(path, mmap=mmap)
+        args = model.args
+        bucket = args.bucket if model.has_subwords else 0
+        starts, rows = subword_table(model.words, args.minn, args.maxn, bucket)
+        vectors = compose_vectors(model.input_matrix, starts, rows)
+        ngram_vectors = model.input_matrix[model.nwords:model.nwords + bucket]
+        return cls(vectors, model.words, ngram_vectors, args.minn, args.maxn,
+                   counts=model.counts, source=model)
+
+    def save_facebook_model(self, path) -> None:
+        """Write the fastText .bin these vectors were read from (load_facebook)."""
+        if self.source is None:
+            raise ValueError("these subword vectors were not read from a fastText .bin; save "
+                             "the model they belong to (Word2Vec.save_facebook_model)")
+        from w2v.fasttext_bin import write_fasttext_bin
+        write_fasttext_bin(path, self.source)
+
+    # ------------------------------------------------------------- lookup
+    def ngram_rows(self, word: str) -> np.ndarray:
+        """The rows of ngram_vectors that the n-grams of `word` hash to."""
+        from w2v.subwords import ngram_rows
+        return ngram_rows(word, self.minn, self.maxn, self.bucket, 0)
+
+    def has_vector(self, key: Key) -> bool:
+        """True when `key` has a vector: a known word or id, or a word with n-grams."""
+        if isinstance(key, str) and key not in self.key_to_index:
+            return self.bucket > 0 and len(self.ngram_rows(key)) > 0
+        return self.has_index_for(key)
+
+    def _unseen_vector(self, word: str) -> np.ndarray:
+        from w2v.subwords import compose_vectors
+        rows = self.ngram_rows(word)
+        if len(rows) == 0:
+            raise KeyError(f"word {word!r} not in vocabulary and without n-grams "
+                           f"(minn={self.minn}, maxn={self.maxn}, bucket={self.bucket})")
+        return compose_vectors(self.ngram_vectors, np.array([0, len(rows)]), rows)[0]
+
+    def _is_unseen(self, key) -> bool:
+        return isinstance(key, str) and key not in self.key_to_index
+
+    def vector(self, key: Key) -> np.ndarray:
+        """The vector of a word (seen or not) or id; unseen words: the mean of their
+        n-grams' rows (a new array)."""
+        return self._unseen_vector(key) if self._is_unseen(key) else super().vector(key)
+
+    def get_vector(self, key: Key, norm: bool = False) -> np.ndarray:
+        if self._is_unseen(key):
+            row = self._unseen_vector(key)
+            return _unit(row) if norm else row
+        return super().get_vector(key, norm)
+
+    def __getitem__(self, keys):
+        if isinstance(keys, (str, int, np.integer)):
+            return self.vector(keys)
+        if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
+            return super().__getitem__(keys)
+        return np.stack([self.vector(k) for k in keys]) if len(keys) else \
+            self.vectors[:0].copy()
+
+    def _as_vectors(self, keys, normalise: bool):
+        """Unseen words among `keys` (a list) replaced by their vectors (unit when
+        `normalise`, as a word would be); (word or vector, weight) pairs too."""
+        out = []
+        for key in keys:
+            weight = None
+            if isinstance(key, tuple) and len(key) == 2:
+                key, weight = key
+            if self._is_unseen(key) and self.has_vector(key):   # else: the caller's KeyError
+                key = self._unseen_vector(key)
+                key = _unit(key) if normalise else key
+            out.append(key if weight is None else (key, weight))
+        return out
+
+    # -------------------------------------------------------------- similarity
+    def similarity(self, w1: Key, w2: Key) -> float:
+        return float(_unit(self.vector(w1)) @ _unit(self.vector(w2)))
+
+    def distances(self, word_or_vector, other_words: Iterable[Key] = ()) -> np.ndarray:
+        if self._is_unseen(word_or_vector):
+            word_or_vector = self._unseen_vector(word_or_vector)
+        other_words = list(other_words)
+        if other_words:
+            return 1 - self.cosine_similarities(
+                self.vector(word_or_vector) if isinstance(word_or_vector, KEY_TYPES)
+                else self._as_query_vector(word_or_vector), self[other_words])
+        return super().distances(word_or_vector)
+
+    def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
+        ws1, ws2 = _key_list(ws1, "ws1"), _key_list(ws2, "ws2")
+        if not ws1 or not ws2:
+            raise ZeroDivisionError("n_similarity needs at least one word in each list")
+        return float(_unit(self[ws1].mean(axis=0)) @ _unit(self[ws2].mean(axis=0)))
+
+    def get_mean_vector(self, keys, weights=None, pre_normalize: bool = True,
+                        post_normalize: bool = False, ignore_missing: bool = True) -> np.ndarray:
+        return super().get_mean_vector(self._as_vectors(_key_list(keys, "keys"), pre_normalize),
+                                       weights, pre_normalize, post_normalize, ignore_missing)
+
+    def _weighted_terms(self, positive, negative):
+        return super()._weighted_terms(self._as_vectors(_key_list(positive, "positive"), True),
+                                       self._as_vectors(_key_list(negative, "negative"), True))
+
+    def most_similar_cosmul(self, positive=None, negative=None, topn: Optional[int] = 10,
+                            restrict_vocab: Optional[int] = None):
+        return super().most_similar_cosmul(
+            self._as_vectors(_key_list(positive, "positive"), True),
+            self._as_vectors(_key_list(negative, "negative"), True), topn, restrict_vocab)
+
+
 PARALLEL_QUERY_FLOATS = 1 << 23     # matrices this large (32 MB of float32) use every core
 
 
@@ -660,10 +813,14 @@ def load_vectors(path, binary: Optional[bool] = None, unicode_errors: str = "str
     """WordVectors from a word2vec C (.bin / .txt) or fastText (.vec) file, with the
     options of gensim's load_word2vec_format (limit, no_header, datatype, encoding,
     fvocab), or from a w2v native file (WordVectors.save / Word2Vec.save), which
-    mmap="r" maps instead of reading."""
+    mmap="r" maps instead of reading. A Facebook fastText .bin model (recognised by
+    its magic number) gives SubwordVectors, its n-gram rows mapped from the file."""
+    from w2v.fasttext_bin import is_fasttext_bin
     from w2v.io import is_native_file
     if is_native_file(path):
         return WordVectors.load(path, mmap=mmap)
+    if is_fasttext_bin(path):
+        return SubwordVectors.load_facebook(path, mmap="r" if mmap is None else mmap)
     if mmap is not None:
         raise ValueError(f"mmap={mmap!r}: only w2v's native files can be memory-mapped; "
                          f"{path} is a word2vec/fastText vector file")

@@ -63,6 +63,8 @@ cdef struct ModelArrays:
     const int64_t* input_starts
     const int32_t* input_rows
     int max_input_rows  # the most input rows one word has (1 without n-grams)
+    bint centre_inputs  # skip-gram as fastText: the centre word's rows are the input, each
+                        # context word a target (else word2vec's: context inputs, centre target)
     # Losses (losses.pxd)
     int negative                    # negatives per target (0: no negative sampling)
     const AliasEntry* negatives     # alias table over counts ** ns_exponent

@@ -3,6 +3,10 @@
 # Per position i of a sentence (after subsampling), with a window of `reach` words each side:
 # - CBOW: one example. Inputs: the context words' rows in one group (their mean, or sum);
 #   outputs: those of the centre word (negative sampling and/or hierarchical softmax).
+# - skip-gram with centre_inputs (fastText's orientation, used with subwords): the centre
+#   word's rows (its own and its n-grams') are the input, each context word in turn the
+#   target: one example per (centre, context) pair, negatives drawn for each, exactly
+#   fastText's skipgram loop (shared_negatives does not apply).
 # - skip-gram (word2vec C's and gensim's orientation): each context word's row is an input,
 #   the centre word the target. shared_negatives=False: one example per (context, centre)
 #   pair, negatives drawn afresh for each, exactly word2vec's loop. True: one example whose
@@ -61,6 +65,16 @@ cdef inline double skipgram_position(const ModelArrays* m, WorkerScratch* w, int
     """Skip-gram: every context word an input, the centre word the target. -1.0: a bad row."""
     cdef int j
     cdef double loss = 0
+    if m.centre_inputs:
+        for j in range(lo, hi):
+            if j != i:
+                start_examples(w)
+                add_input_word(m, w, w.sentence[i])
+                close_group(w)
+                if add_target(m, w, w.sentence[j]) < 0:
+                    return -1
+                loss += train_example(m, w, lr)
+        return loss
     if m.shared_negatives:
         start_examples(w)
         for j in range(lo, hi):
@@ -211,6 +225,9 @@ cdef class TrainingArrays:
 
     tables: {"in": W_in, "out": W_out (negative sampling), "hs": W_hs (hierarchical
     softmax)}, float32, C-contiguous, updated in place; moments: {name: (m1, m2)} for Adam.
+    input_rows: None (word i's input is row i of W_in) or CSR arrays (starts int64[vocab
+    + 1], rows int32): word i's input rows (subwords: its row and its n-grams' rows, W_in
+    then has vocab + bucket rows). centre_inputs: skip-gram in fastText's orientation.
     Holds references to every numpy array so the raw pointers stay valid.
     """
     cdef ModelArrays arrays
@@ -226,7 +243,8 @@ cdef class TrainingArrays:
                   alias_prob=None, alias_index=None, huffman=None, input_rows=None,
                   bint sg=False, int window=5, int negative=5, bint hs=False,
                   bint cbow_mean=True, bint shrink_windows=True, bint shared_negatives=False,
-                  str optimizer="sgd", double beta1=0.9, double beta2=0.999, double eps=1e-8,
+                  bint centre_inputs=False, str optimizer="sgd", double beta1=0.9,
+                  double beta2=0.999, double eps=1e-8,
                   int batch_windows=1, bint freeze=False, int64_t frozen_rows=-1,
                   int64_t padding_idx=-1,
                   double max_norm=0, double norm_type=2):
@@ -323,6 +341,7 @@ cdef class TrainingArrays:
         m.window = window
         m.shrink_windows = shrink_windows
         m.shared_negatives = shared_negatives
+        m.centre_inputs = centre_inputs and sg
         m.optimizer = OPT_ADAM if optimizer == "adam" else OPT_SGD
         m.beta1, m.beta2, m.eps = beta1, beta2, eps
         m.batch_windows = batch_windows
@@ -394,8 +413,9 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
     if m.optimizer == OPT_ADAM:
         # The distinct rows of each table one window can touch, at most.
         per_window_in = pairs * m.max_input_rows
-        per_window_ns = (1 + m.negative) * (pairs if m.sg and not m.shared_negatives else 1)
-        per_window_hs = m.max_code_length
+        per_window_ns = (1 + m.negative) * (
+            pairs if m.sg and (m.centre_inputs or not m.shared_negatives) else 1)
+        per_window_hs = m.max_code_length * (pairs if m.centre_inputs else 1)
         if (alloc_sparse_grad(&w.grads[IN_TABLE], m.tables[IN_TABLE].rows,
                               windows_per_step * per_window_in, m.dim) != 0
                 or alloc_sparse_grad(&w.grads[NS_TABLE], m.tables[NS_TABLE].rows,

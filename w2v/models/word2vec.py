@@ -16,7 +16,7 @@ from w2v.paths import check_output_file
 from w2v.training.checkpoint import resume
 from w2v.training.state import StateError, TrainingState, table_rows
 from w2v.training.trainer import Trainer
-from w2v.vectors import WordVectors
+from w2v.vectors import SubwordVectors, WordVectors
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,12 @@ class Word2Vec:
         if vocab is not None or isinstance(corpus, Corpus):
             raise ValueError("build_vocab(update=True) reads the corpus itself: pass text or "
                              "sentences, not a prepared Corpus or Vocab")
+        if self.config.subwords:
+            raise ValueError("build_vocab(update=True) cannot grow a subword model: its n-gram "
+                             "rows follow the word rows (row vocab_size + hash % bucket, as "
+                             "fastText) and would all move; train on the new corpus with the "
+                             "current vocabulary (unseen words still get n-gram vectors), or "
+                             "build a new vocabulary")
         old_size = len(self.vocab)
         self.corpus, self.vocab = build_corpus(corpus, self.config, grow=self.vocab)
         self._grow_weights(old_size)
@@ -144,16 +150,35 @@ class Word2Vec:
         n, dim = len(self.vocab), self.config.vector_size
         if self.config.hs and n < 2:
             raise ValueError(f"hierarchical softmax needs at least 2 words; the vocabulary has {n}")
+        self.state = TrainingState.for_config(self.config, n, w_in)
         if w_in is None:
+            # word2vec's init, uniform in [-0.5, 0.5) / dim, with subwords for the n-gram
+            # rows too (fastText draws them all alike); drawn in blocks straight into the
+            # table (the same numbers as one draw) so that no second W_in is made
             rng = np.random.default_rng(self.config.seed)
-            w_in = rng.random((n, dim), dtype=np.float32)
-            w_in -= 0.5
-            w_in /= dim                        # word2vec's init: uniform in [-0.5, 0.5) / dim
+            table = self.state.tables["in"]
+            block_rows = max(1, (64 << 20) // (4 * dim))
+            for start in range(0, len(table), block_rows):
+                block = rng.random((min(block_rows, len(table) - start), dim), dtype=np.float32)
+                block -= 0.5
+                block /= dim
+                table[start:start + len(block)] = block
             padding = self.config.resolved_padding_idx(n)
             if padding >= 0:
-                w_in[padding] = 0              # as nn.Embedding(padding_idx=...)
-        self.state = TrainingState.for_config(self.config, n, w_in)
+                table[padding] = 0             # as nn.Embedding(padding_idx=...)
         self._wv = None
+
+    def subword_table(self):
+        """(starts, rows): every word's input rows, its own row and its n-grams' rows
+        (w2v.subwords.subword_table), for a subword model; built once per vocabulary."""
+        from w2v.subwords import subword_table
+        c = self.config
+        key = (id(self.vocab.index_to_key), len(self.vocab), c.minn, c.maxn, c.bucket)
+        cached = getattr(self, "_subword_table", None)
+        if cached is None or cached[0] != key:
+            cached = self._subword_table = (key, subword_table(self.vocab.index_to_key, c.minn,
+                                                               c.maxn, c.bucket))
+        return cached[1]
 
     def huffman_tree(self):
         """(code_starts, codes, points) of the Huffman tree of the vocabulary's counts, as
@@ -180,6 +205,7 @@ class Word2Vec:
         if not np.all(np.isfinite(values)):
             raise ValueError("the new W_in values contain NaN or inf")
         np.copyto(table, values, casting="same_kind")
+        self._wv = None
 
     @property
     def W_out(self) -> Optional[np.ndarray]:
@@ -283,6 +309,11 @@ class Word2Vec:
             model = Word2Vec.from_pretrained("vectors.bin", freeze=True)
             model.train("corpus.txt")                      # or build_vocab(c, update=True)
         """
+        from w2v.fasttext_bin import is_fasttext_bin
+        if isinstance(vectors, (str, bytes, os.PathLike)) and is_fasttext_bin(vectors):
+            if words is not None:
+                raise ValueError("a fastText .bin names its own words: do not pass words")
+            return cls._from_facebook(vectors, freeze=freeze, config=config, **params)
         array, words, counts, from_embedding = _pretrained_rows(vectors, words, counts,
                                                                 unicode_errors)
         params.setdefault("freeze", freeze)
@@ -303,6 +334,38 @@ class Word2Vec:
         config.resolved_padding_idx(len(words))           # IndexError if outside
         model._init_weights(w_in=np.asarray(array, dtype=np.float32))   # copied into the state
         model.frozen_rows = len(words)
+        return model
+
+    @classmethod
+    def _from_facebook(cls, path, *, freeze: bool, config: Optional[Config],
+                       **params) -> "Word2Vec":
+        """A model continuing a fastText .bin: its config (model, loss, dim, window,
+        minn/maxn/bucket, t as sample; `params` override training options), words,
+        counts, input matrix (words and n-gram rows) and, for negative sampling, its
+        output matrix. hs models keep the words and n-grams; W_hs starts at zero (w2v
+        builds word2vec's Huffman tree, not fastText's)."""
+        from w2v.fasttext_bin import read_fasttext_bin
+        ft = read_fasttext_bin(path, mmap="r")
+        a = ft.args
+        subwords = ft.has_subwords and a.maxn > 0 and a.bucket > 0
+        fixed = {"vector_size": a.dim, "minn": a.minn if subwords else 3,
+                 "maxn": a.maxn if subwords else 0,
+                 "bucket": a.bucket if subwords else Config().bucket}
+        for name, value in fixed.items():
+            if name in params and params[name] != value:
+                raise ValueError(f"{name}={params[name]!r}, but the fastText model has {value!r}")
+        from_file = {"sg": a.model == "sg", "hs": a.loss == "hs",
+                     "negative": a.neg if a.loss == "ns" else 0, "window": a.ws,
+                     "sample": a.t, "min_count": max(1, a.minCount), "freeze": freeze}
+        config = (config or Config()).replace(**{**from_file, **params, **fixed})
+        model = cls(config=config)
+        model.vocab = Vocab(ft.words, ft.counts)
+        n = len(ft.words)
+        rows = table_rows(config, n)["in"]
+        model._init_weights(w_in=ft.input_matrix[:rows])
+        if config.negative and a.loss == "ns":
+            model.state.tables["out"][...] = ft.output_matrix
+        del ft
         return model
 
     def to_torch(self, freeze: bool = True, padding_idx: Optional[int] = None):
@@ -347,6 +410,8 @@ class Word2Vec:
         W_in at every call: edits in place, or a new array assigned to W_in, are seen."""
         if self.vocab is None:
             raise RuntimeError("the model has no vocabulary yet: call build_vocab() or train()")
+        if self.config.subwords:
+            return self._subword_vectors()
         wv = self._wv
         if wv is None or wv.vectors is not self.W_in or wv.index_to_key is not self.vocab.index_to_key:
             wv = self._wv = WordVectors(
@@ -354,6 +419,25 @@ class Word2Vec:
                 fixed_vocabulary="they are a Word2Vec model's W_in; grow the vocabulary with "
                                  "build_vocab(corpus, update=True), or copy them: "
                                  "WordVectors(model.W_in.copy(), list(model.index_to_key))")
+        wv.counts = self.vocab.counts
+        return wv
+
+    def _subword_vectors(self) -> SubwordVectors:
+        """The word vectors of a subword model: each word's rows averaged (composed
+        again when W_in has changed since: after training, an epoch, an assignment),
+        the n-gram rows a view of W_in."""
+        from w2v.subwords import compose_vectors
+        n = len(self.vocab)
+        key = (id(self.W_in), len(self.history), self.adam_step, self.train_runs,
+               id(self.vocab.index_to_key), n)
+        wv = self._wv
+        if not isinstance(wv, SubwordVectors) or getattr(self, "_wv_key", None) != key:
+            starts, rows = self.subword_table()
+            wv = self._wv = SubwordVectors(
+                compose_vectors(self.W_in, starts, rows), self.vocab.index_to_key,
+                self.W_in[n:], self.config.minn, self.config.maxn, self.vocab.counts,
+                self.vocab.key_to_index)
+            self._wv_key = key
         wv.counts = self.vocab.counts
         return wv
 
@@ -468,7 +552,8 @@ class Word2Vec:
         return model
 
     def save_word2vec_format(self, path, binary: Optional[bool] = None) -> None:
-        """word2vec C binary (default, or a .bin name) or text (.txt, .vec) vectors."""
+        """word2vec C binary (default, or a .bin name) or text (.txt, .vec) vectors (with
+        subwords: each word's composed vector, as fastText's .vec)."""
         check_output_file(path, "vectors", self._inputs())
         self.wv.save_word2vec_format(path, binary=binary)
 
@@ -476,6 +561,33 @@ class Word2Vec:
         """The files this model read (its corpus): never to be written over."""
         source = None if self.corpus is None else self.corpus.stats.source
         return [(source, "corpus")] if source and os.path.exists(source) else []
+
+    def save_facebook_model(self, path) -> None:
+        """Write the model as a Facebook fastText .bin (unsupervised, version 12) that the
+        fasttext package loads with the same word vectors, for seen and unseen words.
+        The words keep w2v's order and counts. A model without subwords is written with
+        maxn=0, bucket=0. fastText has one loss: negative sampling, or hierarchical
+        softmax (whose output rows are written, but fastText builds its own Huffman
+        tree, so its further hs training starts from rows meant for another tree)."""
+        from w2v.fasttext_bin import FastTextArgs, FastTextModel, write_fasttext_bin
+        if self.vocab is None:
+            raise RuntimeError("nothing to save: the model has no vocabulary")
+        check_output_file(path, "fastText model", self._inputs())
+        c = self.config
+        if c.hs and c.negative:
+            raise ValueError("fastText trains one loss: a model with both negative sampling "
+                             "and hierarchical softmax cannot be written as a .bin")
+        if c.hs:
+            output = np.concatenate([self.W_hs, np.zeros((1, c.vector_size), np.float32)])
+        else:
+            output = self.W_out
+        args = FastTextArgs(dim=c.vector_size, ws=c.window, epoch=c.epochs, minCount=c.min_count,
+                            neg=c.negative, loss="hs" if c.hs else "ns",
+                            model="sg" if c.sg else "cbow", bucket=c.bucket if c.subwords else 0,
+                            minn=c.minn if c.subwords else 0, maxn=c.maxn, t=c.sample)
+        write_fasttext_bin(path, FastTextModel(args, list(self.vocab.index_to_key),
+                                               self.vocab.counts, self.W_in, output,
+                                               ntokens=int(self.vocab.counts.sum())))
 
 
 

@@ -32,8 +32,9 @@ def moment_file_names(table: str) -> Tuple[str, str]:
 
 
 def table_rows(config, n_words: int) -> Dict[str, int]:
-    """The tables a config trains and their rows, for a vocabulary of n_words."""
-    rows = {"in": n_words}
+    """The tables a config trains and their rows, for a vocabulary of n_words (with
+    subwords, W_in holds the words' rows then the `bucket` n-gram rows, as fastText)."""
+    rows = {"in": n_words + (config.bucket if config.subwords else 0)}
     if config.negative:
         rows["out"] = n_words
     if config.hs:
@@ -71,11 +72,13 @@ class TrainingState:
         return cls(tables, moments, adam_step, blocks)
 
     @classmethod
-    def for_config(cls, config, n_words: int, w_in: np.ndarray) -> "TrainingState":
-        """A fresh state: W_in from `w_in`, every other table and moment zero."""
+    def for_config(cls, config, n_words: int, w_in: Optional[np.ndarray]) -> "TrainingState":
+        """A fresh state: W_in from `w_in` (None: zeros, for the caller to fill), every
+        other table and moment zero."""
         state = cls.zeros(table_rows(config, n_words), config.vector_size,
                           config.optimizer == "adam")
-        state.tables["in"][...] = w_in
+        if w_in is not None:
+            state.tables["in"][...] = w_in
         return state
 
     @classmethod
