@@ -25,3 +25,14 @@ def trained_models(toy_corpus):
     from w2v import Word2Vec
     return {opt: Word2Vec(toy_corpus, optimizer=opt, workers=1, seed=7, progress=False)
             for opt in ("adam", "sgd")}
+
+
+@pytest.fixture
+def small_corpus(toy_corpus, tmp_path):
+    """The first 3,000 lines of the toy corpus as tmp_path/c2.txt: a quick corpus in a
+    folder of its own."""
+    import pathlib
+    path = pathlib.Path(tmp_path) / "c2.txt"
+    with open(toy_corpus, encoding="utf-8") as f:
+        path.write_text("".join(f.readlines()[:3000]), encoding="utf-8")
+    return path

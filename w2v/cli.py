@@ -12,6 +12,8 @@ import typing
 from typing import List, Optional
 
 from w2v.config import MODEL_DEFAULTS, Config
+from w2v.paths import (OutputPathError, check_output_dir, check_output_file, default_name,
+                       same_file, save_or_rescue)
 
 PROBE_WORDS = ("king", "france", "computer", "city", "good", "dog", "music")
 
@@ -86,11 +88,56 @@ def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
 
 
 def default_output(corpus: str) -> str:
+    """The model name `w2v train` picks for a corpus: <corpus name>.w2v.npz (w2v.paths
+    then makes sure it replaces nothing)."""
     name = os.path.basename(os.fspath(corpus))
     for ext in (".gz", ".bz2", ".xz", ".txt"):
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
     return (name or "model") + ".w2v.npz"
+
+
+PLOT_FILES = ("loss.png", "words.png")
+
+
+def check_plotting() -> None:
+    """Refuse --plot before any work when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError('--plot needs matplotlib: pip install "w2v[plot]"') from None
+
+
+def train_outputs(args, say) -> dict:
+    """Every path `w2v train` will write, checked before training: {"model", "vectors",
+    "checkpoints", "plots"} (None where not asked for). Inputs are never replaced, a
+    default name never replaces an existing file, directories must exist and be writable."""
+    inputs = [(args.corpus, "corpus")]
+    if args.output:
+        model = check_output_file(args.output, "model", inputs)
+    else:
+        model = check_output_file(default_name(default_output(args.corpus), say=say,
+                                                      what="model"), "model", inputs)
+    vectors = None
+    if args.save_vectors:
+        vectors = check_output_file(args.save_vectors, "vectors", inputs)
+        if same_file(vectors, model):
+            raise OutputPathError(f"--save-vectors and the model output both name {model}: "
+                                  f"give them different names")
+    checkpoints = None
+    if args.checkpoint_dir:
+        checkpoints = check_output_dir(args.checkpoint_dir, "checkpoint directory", inputs)
+    plots = None
+    if args.plot is not None:
+        check_plotting()
+        if args.plot:
+            plots = args.plot
+        else:
+            stem = model[: -len(".npz")] if model.endswith(".npz") else model
+            plots = default_name(stem + "-plots", is_dir=True, say=say, what="plots")
+        outputs = [(model, "model output"), (vectors, "vectors output")]
+        plots = check_output_dir(plots, "plot directory", inputs + outputs, files=PLOT_FILES)
+    return {"model": model, "vectors": vectors, "checkpoints": checkpoints, "plots": plots}
 
 
 def train_command(argv, prog: str = "w2v train") -> int:
@@ -108,18 +155,19 @@ def train_command(argv, prog: str = "w2v train") -> int:
     logging.basicConfig(level=logging.ERROR if args.quiet else logging.INFO,
                         format="%(message)s")
     say = (lambda *a: None) if args.quiet else print
-    output = args.output or default_output(args.corpus)
+    outputs = train_outputs(args, say)
+    output = outputs["model"]
 
     started = time.perf_counter()
     if args.resume:
         given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
                  if getattr(args, f.name, None) is not None}
-        model = Word2Vec.resume(args.checkpoint_dir, args.corpus, **given)
+        model = Word2Vec.resume(args.checkpoint_dir, args.corpus, **given)   # logs where
         config = model.config
-        state = model.resume_state
-        say(f"resuming {state.path}: epoch {state.epoch + 1} of {state.epochs}, "
-            f"sentence {state.sentence:,}")
+        seconds_before = sum(e.get("seconds", 0.0) for e in
+                             model.history[model.resume_state.history_start:])
     else:
+        seconds_before = 0.0
         model = Word2Vec(config=config)
         model.build_vocab(args.corpus)
     vocab_seconds = time.perf_counter() - started
@@ -127,34 +175,40 @@ def train_command(argv, prog: str = "w2v train") -> int:
     say(f"vocabulary: {len(model.vocab):,} words (min_count={config.min_count}) from "
         f"{stats.tokens:,} tokens in {stats.lines:,} lines, built in {vocab_seconds:.1f} s")
     interrupted = False
+    finished = args.resume and model.resume_state.finished
+    if finished:
+        say(f"the run in {args.checkpoint_dir} is finished: nothing left to train; writing its model")
     try:
-        model.train(progress=not args.no_progress and not args.quiet,
+        model.train(progress=not args.no_progress and not args.quiet,     # nothing, if finished
                     checkpoint_dir=args.checkpoint_dir)
     except KeyboardInterrupt:
         interrupted = True
         say("interrupted: saving what was trained so far")
     except TrainingDiverged as e:
-        model.save(output)              # the state it was rolled back to
-        raise TrainingDiverged(f"{e}; that model is saved to {output}") from None
+        saved = save_or_rescue(model.save, output)    # the state it was rolled back to
+        raise TrainingDiverged(f"{e}; that model is saved to {saved}") from None
     report = model.last_report
-    model.save(output)
+    save_or_rescue(model.save, output)
     if args.save_vectors:
-        model.save_word2vec_format(args.save_vectors)
+        try:
+            model.save_word2vec_format(args.save_vectors)
+        except OSError as e:
+            raise OSError(f"could not write the vectors to {args.save_vectors} ({e}); the model "
+                          f"is saved in {output}: `w2v export {output}` writes them") from None
 
     say(f"optimizer {config.optimizer}, {report.workers} worker thread(s), "
         f"{len(report.epochs)} epoch(s)")
-    for e in report.epochs:
+    for e in report.epochs if not report.logged_epochs else ():   # else logged as they ended
         say(f"  epoch {e.epoch}{'' if e.complete else ' (interrupted)'}: loss {e.loss:.4f}, "
             f"{e.words:,} words, {e.seconds:.1f} s, lr {e.lr:.2e}")
+    before = f", {seconds_before:.1f} s of it before the resume" if seconds_before else ""
     say(f"trained {report.words:,} words ({report.raw_words:,} corpus words) in "
-        f"{report.seconds:.1f} s: {report.words_per_second / 1e6:.2f} M words/s; "
-        f"total {time.perf_counter() - started:.1f} s")
+        f"{report.seconds:.1f} s{before}: {report.words_per_second / 1e6:.2f} M words/s; "
+        f"this command took {time.perf_counter() - started:.1f} s")
     say(f"model written to {output}" + (f", vectors to {args.save_vectors}" if args.save_vectors else ""))
-    if args.plot is not None:
+    if outputs["plots"] is not None:
         from w2v.plot import plot_model
-        directory = args.plot or output[: -len(".npz")] + "-plots" if output.endswith(".npz") \
-            else args.plot or output + "-plots"
-        say("plots written: " + ", ".join(plot_model(model, directory)))
+        say("plots written: " + ", ".join(plot_model(model, outputs["plots"])))
     if args.quiet:
         return 130 if interrupted else 0
 
@@ -182,35 +236,57 @@ def train_command(argv, prog: str = "w2v train") -> int:
 
 
 # ----------------------------------------------------------------- other commands
-def load_any(path):
-    """A native model (.npz) or word vectors from a word2vec / fastText file."""
-    import zipfile
-
+def load_any(path, unicode_errors: str = "strict"):
+    """A native model (.npz, recognised by its zip magic even when damaged) or word
+    vectors from a word2vec / fastText file."""
+    from w2v.io import ModelFileError
     from w2v.models.word2vec import Word2Vec
-    from w2v.vectors import WordVectors
+    from w2v.vectors import WordVectors, load_vectors
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"model file not found: {path}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"model path is a directory: {path}")
-    if zipfile.is_zipfile(path):
-        return Word2Vec.load(path)
-    return WordVectors.load_word2vec_format(path)
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic in (b"PK\x03\x04", b"PK\x05\x06"):      # a .npz (zip) file
+        try:
+            return Word2Vec.load(path)
+        except ModelFileError as error:
+            try:                                   # word vectors saved by WordVectors.save
+                return load_vectors(path)
+            except ModelFileError:
+                raise error from None
+    return WordVectors.load_word2vec_format(path, unicode_errors=unicode_errors)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: must be >= 1")
+    return value
 
 
 def _model_parser(prog, description):
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("model", help="a model saved by w2v (.npz) or a word2vec / fastText "
                                       "vector file (.bin, .txt, .vec)")
+    parser.add_argument("--unicode-errors", default="strict",
+                        choices=("strict", "replace", "ignore", "surrogateescape"),
+                        help="vector files: what to do with words that are not valid UTF-8 "
+                             "(default strict: an error)")
     return parser
 
 
 def similar_command(argv, prog):
     parser = _model_parser(prog, "Nearest neighbours (cosine) of each word.")
     parser.add_argument("words", nargs="+", metavar="WORD")
-    parser.add_argument("-n", "--topn", type=int, default=10, help="neighbours per word (default 10)")
+    parser.add_argument("-n", "--topn", type=_positive_int, default=10, help="neighbours per word (default 10)")
     args = parser.parse_args(argv)
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     for word in args.words:
         neighbours = model.most_similar(word, topn=args.topn)
         print(f"{word}:")
@@ -224,9 +300,9 @@ def analogy_command(argv, prog):
     parser.add_argument("a")
     parser.add_argument("b")
     parser.add_argument("c")
-    parser.add_argument("-n", "--topn", type=int, default=5, help="answers to print (default 5)")
+    parser.add_argument("-n", "--topn", type=_positive_int, default=5, help="answers to print (default 5)")
     args = parser.parse_args(argv)
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     answers = model.analogy(args.a, args.b, args.c, topn=args.topn)
     print(f"{args.a} : {args.b} = {args.c} : ?")
     for word, score in answers:
@@ -240,7 +316,7 @@ def evaluate_command(argv, prog):
                                  "correlation (word1 TAB word2 TAB score).")
     parser.add_argument("--analogies", metavar="FILE", help="analogy questions, e.g. questions-words.txt")
     parser.add_argument("--pairs", metavar="FILE", nargs="+", help="word-pair files, e.g. wordsim353.tsv")
-    parser.add_argument("--restrict-vocab", type=int, default=30000, metavar="N",
+    parser.add_argument("--restrict-vocab", type=_positive_int, default=30000, metavar="N",
                         help="analogies: search among the N most frequent words (default 30000)")
     parser.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
     parser.add_argument("--case-sensitive", action="store_true")
@@ -248,7 +324,7 @@ def evaluate_command(argv, prog):
     args = parser.parse_args(argv)
     if not args.analogies and not args.pairs:
         parser.error("give --analogies FILE and/or --pairs FILE")
-    model = load_any(args.model)
+    model = load_any(args.model, args.unicode_errors)
     if args.analogies:
         result = evaluate_analogies(model, args.analogies, restrict_vocab=args.restrict_vocab,
                                     case_insensitive=not args.case_sensitive, method=args.method)
@@ -266,6 +342,7 @@ def evaluate_command(argv, prog):
     return 0
 
 
+PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
 EXPORT_FORMATS = {"word2vec": ".txt", "word2vec-bin": ".bin", "vec": ".vec",
                   "projector": "-projector", "torch": ".pt"}
 
@@ -280,8 +357,7 @@ def export_vectors(wv, output: str, fmt: str, padding_idx=None) -> List[str]:
         # TensorBoard Embedding Projector: vectors.tsv (one row of numbers per word) and
         # metadata.tsv (one word per line; a single column has no header line).
         os.makedirs(output, exist_ok=True)
-        vectors_path = os.path.join(output, "vectors.tsv")
-        metadata_path = os.path.join(output, "metadata.tsv")
+        vectors_path, metadata_path = (os.path.join(output, name) for name in PROJECTOR_FILES)
         row_format = "\t".join(["%.6g"] * wv.vector_size) + "\n"
         with atomic_write(vectors_path) as f:
             for row in wv.vectors.tolist():
@@ -312,17 +388,22 @@ def export_command(argv, prog):
     parser.add_argument("-o", "--output", help="file (directory for projector) to write; "
                                                "default: beside MODEL with the format's extension")
     args = parser.parse_args(argv)
-    model = load_any(args.model)
+    inputs = [(args.model, "model")]
+    to_directory = args.format == "projector"
     output = args.output
-    if output is None:
+    if output is None:          # beside the model, under a name that replaces nothing
         stem = args.model
         for ext in (".npz", ".bin", ".txt", ".vec"):
             if stem.lower().endswith(ext):
                 stem = stem[: -len(ext)]
                 break
-        output = stem + EXPORT_FORMATS[args.format]
-        if os.path.abspath(output) == os.path.abspath(args.model):
-            output = stem + ".export" + EXPORT_FORMATS[args.format]
+        output = default_name(stem + EXPORT_FORMATS[args.format], is_dir=to_directory,
+                              say=print, what=f"{args.format} export")
+    if to_directory:
+        check_output_dir(output, "projector directory", inputs, files=PROJECTOR_FILES)
+    else:
+        check_output_file(output, f"{args.format} export", inputs)
+    model = load_any(args.model, args.unicode_errors)
     wv = model.wv if hasattr(model, "wv") else model
     padding = getattr(getattr(model, "config", None), "padding_idx", None)
     for path in export_vectors(wv, output, args.format, padding_idx=padding):
@@ -339,12 +420,16 @@ def plot_command(argv, prog):
                         help="directory for the PNGs (default: <model name>-plots)")
     parser.add_argument("--words", nargs="+", metavar="WORD", help="words to map (default: the "
                                                                   "most frequent ones)")
-    parser.add_argument("--top", type=int, default=100, help="how many frequent words to map (100)")
+    parser.add_argument("--top", type=_positive_int, default=100, help="how many frequent words to map (100)")
     parser.add_argument("--skip", type=int, default=0,
                         help="skip this many most frequent words first, e.g. stop words (0)")
     args = parser.parse_args(argv)
-    model = load_any(args.model)
-    directory = args.output_dir or os.path.splitext(os.path.basename(args.model))[0] + "-plots"
+    check_plotting()
+    directory = args.output_dir or default_name(
+        os.path.splitext(os.path.basename(args.model))[0] + "-plots", is_dir=True, say=print,
+        what="plots")
+    check_output_dir(directory, "plot directory", [(args.model, "model")], files=PLOT_FILES)
+    model = load_any(args.model, args.unicode_errors)
     for path in plot_model(model, directory, args.words, args.top, args.skip):
         print(f"wrote {path}")
     return 0
@@ -363,8 +448,14 @@ commands:
   export MODEL --format word2vec|word2vec-bin|vec|projector|torch [-o OUT]
   plot MODEL [-o DIR]               loss curves and a PCA map as PNGs (needs matplotlib)
 
-`{prog} COMMAND --help` tells more. MODEL is a .npz saved by w2v or a word2vec /
+`{prog} COMMAND --help` tells more; `{prog} --version` prints the version. MODEL is a .npz saved by w2v or a word2vec /
 fastText vector file."""
+
+
+def _mistyped_command(word: str) -> Optional[str]:
+    import difflib
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def main(argv=None, prog: str = "w2v", command: Optional[str] = None) -> int:
@@ -378,10 +469,20 @@ def main(argv=None, prog: str = "w2v", command: Optional[str] = None) -> int:
         if not argv or argv[0] in ("-h", "--help"):
             print(USAGE.format(prog=prog))
             return 0 if argv else 2
+        if argv[0] in ("-V", "--version"):
+            from w2v import __version__
+            print(f"w2v {__version__}")
+            return 0
         command = "train"
         if argv[0] in COMMANDS:
             command, prog = argv[0], f"{prog} {argv[0]}"
             argv = argv[1:]
+        elif not os.path.exists(argv[0]) and _mistyped_command(argv[0]):
+            # `w2v CORPUS` trains; a missing file named like a command is a typo
+            print(f"{prog}: error: {argv[0]!r} is neither a command ({', '.join(COMMANDS)}) nor "
+                  f"a corpus file (did you mean `{prog} {_mistyped_command(argv[0])}`?)",
+                  file=sys.stderr)
+            return 1
     command = COMMANDS[command]
     try:
         return command(argv, prog=prog)

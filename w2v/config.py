@@ -6,7 +6,9 @@ was trained. Names follow gensim and word2vec C where those exist.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+import numbers
 import os
 import re
 from dataclasses import dataclass, field
@@ -128,9 +130,15 @@ class Config:
         for name in self._by_model:
             sg = self.sg if isinstance(self.sg, bool) else bool(self.sg)
             setattr(self, name, MODEL_DEFAULTS[name][sg])
-        # gensim's recipes pass sg=1, hs=0, cbow_mean=1: 0 and 1 mean False and True
+        # gensim's recipes pass sg=1, hs=0, cbow_mean=1: 0 and 1 mean False and True;
+        # NumPy's integers and floats (epochs=np.int64(5)) are numbers like any other
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool) and \
+                    type(value).__name__ != "bool_" and f.type not in (bool, "bool"):
+                setattr(self, f.name, value := int(value))
+            elif isinstance(value, numbers.Real) and not isinstance(value, (int, float)):
+                setattr(self, f.name, value := float(value))
             if f.type in (bool, "bool") and not isinstance(value, bool) and \
                     type(value).__name__ in ("int", "bool_", "int64", "int32") and value in (0, 1):
                 setattr(self, f.name, bool(value))
@@ -235,10 +243,21 @@ class Config:
         except AttributeError:  # not on Linux
             return max(1, os.cpu_count() or 1)
 
-    def replace(self, **changes) -> "Config":
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+    @classmethod
+    def check_names(cls, names) -> None:
+        """A TypeError naming each unknown hyperparameter and the nearest known one."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(names) - set(known))
         if unknown:
-            raise TypeError(f"unknown hyperparameter(s): {', '.join(sorted(unknown))}")
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise TypeError(f"unknown hyperparameter(s): {', '.join(hints)}; the known ones "
+                            f"are the fields of w2v.Config")
+
+    def replace(self, **changes) -> "Config":
+        self.check_names(changes)
         for name in self._by_model:            # still the model's default, whichever model
             changes.setdefault(name, None)
         return dataclasses.replace(self, **changes)

@@ -526,7 +526,7 @@ def load_word2vec_format(path, binary: Optional[bool] = None, unicode_errors: st
             raise ModelFileError(f"{path}: word {i} ({bytes(word)[:40]!r}) is not valid "
                                  f"{'UTF-8' if codecs.lookup(encoding).name == 'utf-8' else encoding} "
                                  f"({e.reason}); pass unicode_errors='replace', 'ignore' or "
-                                 f"'surrogateescape' to read it") from None
+                                 f"'surrogateescape' (--unicode-errors replace) to read it") from None
     return words, vectors
 
 

@@ -64,11 +64,13 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     return centred @ components[:2].T
 
 
-def plot_words(vectors, path, words: Optional[Sequence[str]] = None, top: int = 100,
-               skip: int = 0) -> str:
-    """A labelled 2-D PCA map of `words`, or of the `top` most frequent words after
-    skipping the first `skip` (stop words). Unit vectors, so the map shows directions."""
-    wv = vectors.wv if hasattr(vectors, "wv") else vectors
+def words_to_map(wv, words: Optional[Sequence[str]] = None, top: int = 100,
+                 skip: int = 0) -> List[str]:
+    """The words plot_words maps, checked: all known, at least 3."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top={top!r}: the number of words to map must be >= 1")
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise ValueError(f"skip={skip!r}: the number of words to skip must be >= 0")
     if words:
         missing = [w for w in words if w not in wv]
         if missing:
@@ -78,6 +80,15 @@ def plot_words(vectors, path, words: Optional[Sequence[str]] = None, top: int = 
         chosen = list(wv.index_to_key[skip:skip + top])
     if len(chosen) < 3:
         raise ValueError(f"a PCA map needs at least 3 words, got {len(chosen)}")
+    return chosen
+
+
+def plot_words(vectors, path, words: Optional[Sequence[str]] = None, top: int = 100,
+               skip: int = 0) -> str:
+    """A labelled 2-D PCA map of `words`, or of the `top` most frequent words after
+    skipping the first `skip` (stop words). Unit vectors, so the map shows directions."""
+    wv = vectors.wv if hasattr(vectors, "wv") else vectors
+    chosen = words_to_map(wv, words, top, skip)
     points = pca_2d(wv.unit_vectors()[[wv.index(w) for w in chosen]])
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 10))
@@ -94,7 +105,9 @@ def plot_words(vectors, path, words: Optional[Sequence[str]] = None, top: int = 
 
 def plot_model(model, directory, words: Optional[Sequence[str]] = None, top: int = 100,
                skip: int = 0) -> List[str]:
-    """loss.png (when the model has a history) and words.png in `directory`."""
+    """loss.png (when the model has a history) and words.png in `directory`; the words
+    are checked before anything is written."""
+    words_to_map(model.wv if hasattr(model, "wv") else model, words, top, skip)
     os.makedirs(directory, exist_ok=True)
     written = []
     if getattr(model, "history", None):

@@ -118,7 +118,7 @@ cdef enum:
 
 cdef inline bint trains_in_row(const ModelArrays* m, int32_t row) noexcept nogil:
     """Whether a W_in row may move: not frozen, not the padding row."""
-    return m.update_in and row != m.padding_idx
+    return row >= m.frozen_rows and row != m.padding_idx
 
 
 cdef inline real* grad_row(SparseGrad* g, int32_t row, int dim) noexcept nogil:

@@ -72,7 +72,7 @@ cdef struct ModelArrays:
     const int32_t* points           # the inner nodes of the path, root first (rows of W_hs)
     int max_code_length
     # nn.Embedding-style options on W_in
-    bint update_in        # False: W_in is frozen; the output tables train
+    int64_t frozen_rows   # W_in rows below this stay fixed (freeze); the output tables train
     int64_t padding_idx   # this W_in row is never updated; -1: none
     real max_norm         # > 0: a looked-up W_in row longer than this is rescaled in place
     real norm_type        # the p of that p-norm

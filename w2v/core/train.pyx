@@ -190,13 +190,16 @@ cdef int set_table(ModelArrays* m, int table, w, moments, int64_t rows, int dim,
     return 0
 
 
-cdef int set_embedding_options(ModelArrays* m, int64_t rows, bint freeze,
+cdef int set_embedding_options(ModelArrays* m, int64_t rows, bint freeze, int64_t frozen_rows,
                                int64_t padding_idx, double max_norm, double norm_type) except -1:
+    """freeze: W_in's first `frozen_rows` rows stay fixed (-1: all of them)."""
     if not (padding_idx == -1 or 0 <= padding_idx < rows):
         raise IndexError(f"padding_idx {padding_idx} out of range [0, {rows})")
     if max_norm < 0 or not norm_type > 0:
         raise ValueError("max_norm must be >= 0 (0: off) and norm_type > 0")
-    m.update_in = not freeze
+    if frozen_rows < -1 or frozen_rows > rows:
+        raise ValueError(f"frozen_rows {frozen_rows} out of range [-1, {rows}]")
+    m.frozen_rows = (rows if frozen_rows == -1 else frozen_rows) if freeze else 0
     m.padding_idx = padding_idx
     m.max_norm = <real>max_norm
     m.norm_type = <real>norm_type
@@ -224,7 +227,8 @@ cdef class TrainingArrays:
                   bint sg=False, int window=5, int negative=5, bint hs=False,
                   bint cbow_mean=True, bint shrink_windows=True, bint shared_negatives=False,
                   str optimizer="sgd", double beta1=0.9, double beta2=0.999, double eps=1e-8,
-                  int batch_windows=1, bint freeze=False, int64_t padding_idx=-1,
+                  int batch_windows=1, bint freeze=False, int64_t frozen_rows=-1,
+                  int64_t padding_idx=-1,
                   double max_norm=0, double norm_type=2):
         cdef int64_t vocab_size = keep_prob.shape[0], i, k
         cdef int dim
@@ -273,7 +277,8 @@ cdef class TrainingArrays:
                     raise ValueError(f"input_rows: row {rows[k]} outside W_in's {w_in.shape[0]} rows")
             m.input_starts = &starts[0]
             m.input_rows = &rows[0] if rows.shape[0] else NULL
-        set_embedding_options(m, m.tables[IN_TABLE].rows, freeze, padding_idx, max_norm, norm_type)
+        set_embedding_options(m, m.tables[IN_TABLE].rows, freeze, frozen_rows, padding_idx,
+                              max_norm, norm_type)
         # Negative sampling
         m.negative = negative
         if negative > 0:
@@ -635,7 +640,7 @@ cdef class _Example:
             if tables.get(name) is not None:
                 set_table(&self.m, t, tables[name], moments.get(name), tables[name].shape[0],
                           self.m.dim, name)
-        set_embedding_options(&self.m, w_in.shape[0], freeze, padding_idx, max_norm, norm_type)
+        set_embedding_options(&self.m, w_in.shape[0], freeze, -1, padding_idx, max_norm, norm_type)
         self._keep_alive = (tables, moments)
         s = &self.s
         s.bad_row = -1

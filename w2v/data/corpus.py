@@ -180,7 +180,7 @@ def _file_batches(path, encoding: str, errors: str) -> Iterator[Tuple[List[str],
                 raise CorpusError(
                     f"{os.fspath(path)}: bytes that are not valid {encoding} on line {line} "
                     f"(byte offset {offset}: {e.reason}); pass encoding_errors='replace' "
-                    f"or 'ignore' to read it anyway") from None
+                    f"or 'ignore' (--encoding-errors replace) to read it anyway") from None
             except (EOFError, OSError, lzma.LZMAError) as e:
                 raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
             if not block:
@@ -226,8 +226,8 @@ def _nul_error(path, encoding: str) -> "CorpusError":
     line, offset, unit = _locate_nul(path, encoding)
     return CorpusError(
         f"{os.fspath(path)}: NUL byte on line {line} ({unit} offset {offset}): not {encoding} "
-        f"text (a binary or UTF-16 file?); pass the right encoding, or encoding_errors="
-        f"'replace' or 'ignore' to read it anyway")
+        f"text (a binary or UTF-16 file?); pass the right encoding (--encoding), or "
+        f"encoding_errors='replace' or 'ignore' (--encoding-errors replace) to read it anyway")
 
 
 def _locate_nul(path, encoding: str) -> Tuple[int, int, str]:
@@ -594,7 +594,7 @@ def _scan_utf8_file(path, config: Config, stats: CorpusStats, chunks: _IdChunks,
                 raise CorpusError(
                     f"{os.fspath(path)}: bytes that are not valid utf-8 on line {line} (byte "
                     f"offset {offset}: {e.reason}); pass encoding_errors='replace' or 'ignore' "
-                    f"to read it anyway") from None
+                    f"(--encoding-errors replace) to read it anyway") from None
             words.append(w.decode("utf-8", config.encoding_errors))
             bad.append(i)
         if nul and "\0" in words[-1]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -10,6 +11,7 @@ from w2v.config import Config
 from w2v.data.corpus import Corpus, build_corpus
 from w2v.data.vocab import Vocab
 from w2v.io import ModelFileError, load_arrays, save_arrays, vocabulary_arrays, vocabulary_from
+from w2v.paths import check_output_file
 from w2v.training.checkpoint import resume
 from w2v.training.state import StateError, TrainingState, table_rows
 from w2v.training.trainer import Trainer
@@ -31,6 +33,7 @@ class Word2Vec:
 
     def __init__(self, corpus=None, *, config: Optional[Config] = None, progress: bool = True,
                  callbacks: Sequence[Callable] = (), checkpoint_dir=None, **params):
+        Config.check_names(params)
         if config is None:
             config = Config(**params)
         elif params:
@@ -44,10 +47,20 @@ class Word2Vec:
         self.loss_curve: list = []                # (words trained so far, mean loss) ~100 per epoch
         self.last_report = None
         self.resume_state = None                  # set by Word2Vec.resume: the run train() finishes
+        # freeze=True keeps W_in's first `frozen_rows` rows fixed (None: all of them): the
+        # rows the model had when words were added by build_vocab(update=True), which train
+        self.frozen_rows: Optional[int] = None
+        self._checkpointed_in = None              # the directory this model's train() checkpoints in
         self._wv: Optional[WordVectors] = None
+        # How train() runs unless it is told otherwise: given here, honoured by every
+        # later train() call too (a train() argument overrides progress; callbacks add up;
+        # two different checkpoint directories are refused).
+        self.progress = _check_bool(progress, "progress")
+        self.callbacks = _check_callbacks(callbacks)
+        self.checkpoint_dir = checkpoint_dir
         if corpus is not None:
             self.build_vocab(corpus)
-            self.train(progress=progress, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
+            self.train()
 
     # ---------------------------------------------------------------- training
     def build_vocab(self, corpus, vocab: Optional[Vocab] = None, update: bool = False) -> "Word2Vec":
@@ -85,6 +98,11 @@ class Word2Vec:
         fresh -= 0.5
         fresh /= dim
         had_hs = self.config.hs and np.any(self.W_hs)
+        if self.config.freeze and self.frozen_rows is None:
+            self.frozen_rows = old_size
+        if self.config.freeze:
+            logger.info("freeze: the first %d word vectors stay fixed; the %d words added now "
+                        "train", self.frozen_rows, n - self.frozen_rows)
         self.state.grow(table_rows(self.config, n), fresh)
         if self.config.hs:
             # The Huffman tree of the grown vocabulary shares no inner node with the old
@@ -168,17 +186,27 @@ class Word2Vec:
         moments = self.table_moments()
         return None if moments is None else tuple(m for pair in moments.values() for m in pair)
 
-    def train(self, corpus=None, *, epochs: Optional[int] = None, progress: bool = True,
+    def train(self, corpus=None, *, epochs: Optional[int] = None, progress: Optional[bool] = None,
               callbacks: Sequence[Callable] = (), checkpoint_dir=None) -> "Word2Vec":
         """Train on `corpus` (default: the one given to build_vocab) for `epochs` passes.
 
-        callbacks are called as f(model, epoch_stats) after each epoch. The figures of
-        the run are in `model.last_report`. checkpoint_dir: save the training state there
-        every `config.checkpoint_every` (see w2v.training.checkpoint). After Word2Vec.resume(),
-        train() finishes the interrupted run, checkpointing where it did.
+        callbacks are called as f(model, epoch_stats) after each epoch, after those given
+        to the constructor. The figures of the run are in `model.last_report`.
+        checkpoint_dir (or the constructor's): save the training state there every
+        `config.checkpoint_every` (see w2v.training.checkpoint). progress: a progress bar
+        (default: the constructor's setting). After Word2Vec.resume(), train() finishes
+        the interrupted run, checkpointing where it did.
         """
         if self.vocab is None:
             raise RuntimeError("build_vocab(corpus) first: the model has no vocabulary")
+        progress = self.progress if progress is None else _check_bool(progress, "progress")
+        callbacks = self.callbacks + _check_callbacks(callbacks)
+        if checkpoint_dir is None:
+            checkpoint_dir = self.checkpoint_dir
+        elif self.checkpoint_dir is not None and not _same_path(checkpoint_dir, self.checkpoint_dir):
+            raise ValueError(f"checkpoint_dir={os.fspath(checkpoint_dir)!r} but the model was "
+                             f"created with checkpoint_dir={os.fspath(self.checkpoint_dir)!r}: "
+                             f"give one")
         read_only = [name for name, array in self.state.file_arrays().items()
                      if not array.flags.writeable]
         if read_only:
@@ -195,11 +223,18 @@ class Word2Vec:
             # Pretrained vectors come without counts: take them from this corpus, for
             # subsampling and the negative-sampling distribution.
             self.vocab.counts = np.bincount(self.corpus.ids, minlength=len(self.vocab)).astype(np.int64)
-        if resume is not None and checkpoint_dir is None:
+        if resume is not None:
+            if checkpoint_dir is not None and not _same_path(checkpoint_dir, resume.directory):
+                raise ValueError(f"this model resumes the run checkpointed in {resume.directory}; "
+                                 f"it keeps checkpointing there, not in {os.fspath(checkpoint_dir)}")
             checkpoint_dir = resume.directory
+        continuing = checkpoint_dir is not None and self._checkpointed_in is not None \
+            and _same_path(checkpoint_dir, self._checkpointed_in)
         trainer = Trainer(self, self.corpus, epochs=epochs, progress=progress, callbacks=callbacks,
-                          checkpoint_dir=checkpoint_dir, resume=resume)
+                          checkpoint_dir=checkpoint_dir, resume=resume, continuing=continuing)
         self.resume_state = None
+        if checkpoint_dir is not None:
+            self._checkpointed_in = os.fspath(checkpoint_dir)
         return trainer.train()
 
     @classmethod
@@ -218,8 +253,9 @@ class Word2Vec:
         `vectors`: a word2vec C / fastText file (.bin, .txt, .vec), a WordVectors or
         Word2Vec, or a 2-D array or torch tensor / nn.Embedding with `words` (one per
         row). The vectors are copied into W_in; W_out starts at zero as in word2vec.
-        freeze=True keeps W_in fixed while W_out trains. Counts, if not given, come
-        from the first corpus trained on:
+        freeze=True keeps these vectors fixed while W_out trains; words added later by
+        build_vocab(more, update=True) get vectors that train (the pretrained ones stay
+        as they are). Counts, if not given, come from the first corpus trained on:
 
             model = Word2Vec.from_pretrained("vectors.bin", freeze=True)
             model.train("corpus.txt")                      # or build_vocab(c, update=True)
@@ -233,14 +269,17 @@ class Word2Vec:
             raise ValueError(f"vector_size={params['vector_size']} but the pretrained vectors "
                              f"have {array.shape[1]} dimensions")
         params["vector_size"] = array.shape[1]
+        how = {name: params.pop(name) for name in ("progress", "callbacks", "checkpoint_dir")
+               if name in params}                    # how train() runs, as in the constructor
         config = (config or Config()).replace(**params)
-        model = cls(config=config)
+        model = cls(config=config, **how)
         try:
             model.vocab = Vocab(words, counts)
         except ValueError as e:
             raise ValueError(f"pretrained vectors: {e}") from None
         config.resolved_padding_idx(len(words))           # IndexError if outside
         model._init_weights(w_in=np.asarray(array, dtype=np.float32))   # copied into the state
+        model.frozen_rows = len(words)
         return model
 
     def to_torch(self, freeze: bool = True, padding_idx: Optional[int] = None):
@@ -349,11 +388,13 @@ class Word2Vec:
         """
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary")
+        check_output_file(path, "model", self._inputs())
         arrays, word_meta = vocabulary_arrays(self.vocab.index_to_key)
         arrays.update(self.state.file_arrays())
         arrays["counts"] = self.vocab.counts
         meta = {"config": self.config.to_dict(), "adam_step": self.adam_step,
                 "train_runs": self.train_runs, "history": self.history,
+                "frozen_rows": self.frozen_rows,
                 "loss_curve": [list(point) for point in self.loss_curve], **word_meta}
         save_arrays(path, {**arrays, **(extra_arrays or {})}, {**meta, **(extra_meta or {})})
 
@@ -394,6 +435,10 @@ class Word2Vec:
             state.interleave()    # each row beside its moments, as in a fresh model
         model.state = state
         model.train_runs = _meta_count(meta, "train_runs", path)
+        if meta.get("frozen_rows") is not None:
+            model.frozen_rows = _meta_count(meta, "frozen_rows", path)
+            if model.frozen_rows > n:
+                raise ModelFileError(f"{path}: frozen_rows {model.frozen_rows} > {n} words")
         model.history = history
         model.loss_curve = _meta_loss_curve(meta, path)
         model._wv = None
@@ -401,7 +446,13 @@ class Word2Vec:
 
     def save_word2vec_format(self, path, binary: Optional[bool] = None) -> None:
         """word2vec C binary (default, or a .bin name) or text (.txt, .vec) vectors."""
+        check_output_file(path, "vectors", self._inputs())
         self.wv.save_word2vec_format(path, binary=binary)
+
+    def _inputs(self) -> list:
+        """The files this model read (its corpus): never to be written over."""
+        source = None if self.corpus is None else self.corpus.stats.source
+        return [(source, "corpus")] if source and os.path.exists(source) else []
 
 
 
@@ -441,6 +492,28 @@ def _pretrained_rows(vectors, words, counts, unicode_errors):
     if counts is None:
         counts = np.zeros(len(words), dtype=np.int64)
     return array, words, counts, options
+def _check_bool(value, name: str) -> bool:
+    if isinstance(value, (bool, np.bool_)) or value in (0, 1):
+        return bool(value)
+    raise TypeError(f"{name}={value!r}: expected True or False")
+
+
+def _check_callbacks(callbacks) -> list:
+    if callable(callbacks):
+        callbacks = [callbacks]
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"callbacks={callbacks!r}: expected a list of functions f(model, epoch_stats)")
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(f"callback {cb!r} is not callable (expected f(model, epoch_stats))")
+    return callbacks
+
+
+def _same_path(a, b) -> bool:
+    return os.path.abspath(os.fspath(a)) == os.path.abspath(os.fspath(b))
+
+
 def _meta_count(meta: dict, name: str, path) -> int:
     """An integer >= 0 from a model file's metadata, or a ModelFileError."""
     value = meta.get(name, 0)

@@ -90,14 +90,16 @@ def corpus_identity(corpus) -> dict:
 class CheckpointWriter:
     """Saves a trainer's state into a directory when `checkpoint_every` says so."""
 
-    def __init__(self, directory, trainer, resuming: bool = False):
+    def __init__(self, directory, trainer, resuming: bool = False, continuing: bool = False):
+        """resuming: the run checkpointed there goes on; continuing: the checkpoints there
+        are this model's own, from an earlier train() call (numbering goes on)."""
         self.directory = os.fspath(directory)
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise NotADirectoryError(f"checkpoint directory {self.directory} is a file")
         os.makedirs(self.directory, exist_ok=True)
         self.trainer = trainer
         existing = list_checkpoints(self.directory)
-        if existing and not resuming:
+        if existing and not (resuming or continuing):
             names = ", ".join(os.path.basename(p) for _, p in existing)
             raise CheckpointError(
                 f"{self.directory} already holds checkpoints ({names}) of another run: continue "
@@ -256,6 +258,11 @@ class ResumeState:
     history_start: int       # model.history[history_start:] are the run's complete epochs
     report: dict
 
+    @property
+    def finished(self) -> bool:
+        """The checkpoint was taken after the run's last epoch: nothing is left to train."""
+        return self.epoch >= self.epochs
+
     def apply(self, trainer) -> None:
         if not np.any(trainer.bounds == self.sentence):
             raise CheckpointError(f"{self.path}: sentence {self.sentence} is not a chunk boundary "
@@ -343,8 +350,12 @@ def resume(directory, corpus, load_model, **overrides):
         directory=directory, path=path, epochs=state["epochs"], epoch=state["epoch"],
         sentence=state["sentence"], tally=state["tally"], rng_states=state["rng_states"],
         history_start=state["history_start"], report=state["report"])
-    logger.info("resuming %s: epoch %d of %d, sentence %d", path, state["epoch"] + 1,
-                state["epochs"], state["sentence"])
+    if model.resume_state.finished:
+        logger.info("%s: the run is finished (%d of %d epochs): train() has nothing left to do; "
+                    "train(epochs=N) afterwards trains more", path, state["epochs"], state["epochs"])
+    else:
+        logger.info("resuming %s: epoch %d of %d, sentence %d", path, state["epoch"] + 1,
+                    state["epochs"], state["sentence"])
     return model
 
 

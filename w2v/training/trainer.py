@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import queue
 import signal
+import sys
 import threading
 import time
 from dataclasses import asdict
@@ -25,7 +27,7 @@ from w2v.core import train as core
 from w2v.data.corpus import Corpus
 from w2v.data.sampling import NegativeSampler, keep_probabilities
 from w2v.training.checkpoint import CheckpointWriter, GoodState
-from w2v.training.report import EpochStats, TrainingDiverged, TrainingReport
+from w2v.training.report import EpochStats, ProgressLog, TrainingDiverged, TrainingReport
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +58,10 @@ class Trainer:
 
     def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
                  callbacks: Sequence[Callable] = (), lr_range: Tuple[float, float] | None = None,
-                 checkpoint_dir=None, resume=None):
+                 checkpoint_dir=None, resume=None, continuing: bool = False):
         """checkpoint_dir: save the training state there (see w2v.training.checkpoint); resume: the
-        ResumeState of an interrupted run (from w2v.training.checkpoint.resume) to continue."""
+        ResumeState of an interrupted run (from w2v.training.checkpoint.resume) to continue;
+        continuing: checkpoint_dir holds this model's own checkpoints of an earlier call."""
         config = model.config
         self.model = model
         self.corpus = corpus
@@ -68,6 +71,8 @@ class Trainer:
         self.epochs = config.epochs if epochs is None else epochs
         if resume is not None:
             self.epochs = resume.epochs
+        if isinstance(self.epochs, numbers.Integral) and not isinstance(self.epochs, bool):
+            self.epochs = int(self.epochs)            # np.int64 too
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
             raise ValueError(f"epochs={self.epochs!r} is out of range: must be >= 1")
         self.progress = progress
@@ -108,6 +113,7 @@ class Trainer:
             shared_negatives=config.shared_negatives, optimizer=config.optimizer,
             beta1=config.beta1, beta2=config.beta2, eps=config.eps,
             batch_windows=config.batch_words, freeze=config.freeze,
+            frozen_rows=-1 if model.frozen_rows is None else model.frozen_rows,
             padding_idx=config.resolved_padding_idx(len(model.vocab)),
             max_norm=config.max_norm or 0.0, norm_type=config.norm_type)
         self.bounds = chunk_bounds(corpus.sentence_starts, config.chunk_words)
@@ -129,7 +135,7 @@ class Trainer:
             resume.apply(self)
         self._position = self.start             # the last consistent point reached
         self.checkpoints = None if checkpoint_dir is None else \
-            CheckpointWriter(checkpoint_dir, self, resuming=resume is not None)
+            CheckpointWriter(checkpoint_dir, self, resuming=resume is not None, continuing=continuing)
         self.good_state = GoodState(self)
 
     # ------------------------------------------------------------------ epochs
@@ -142,8 +148,12 @@ class Trainer:
         total = self.epochs * corpus.n_words
         start_epoch, start_sentence, start_tally = self.start
         done = start_epoch * corpus.n_words + int(corpus.sentence_starts[start_sentence])
+        # A bar where one can be drawn; elsewhere (a file, a pipe, progress off) log lines.
+        show_bar = self.progress and _is_terminal(sys.stderr)
         bar = tqdm(total=total, initial=min(done, total), unit="w", unit_scale=True,
-                   disable=not self.progress, dynamic_ncols=True, smoothing=0.1)
+                   disable=not show_bar, dynamic_ncols=True, smoothing=0.1)
+        self.log = None if show_bar else ProgressLog(self.epochs, corpus.n_words)
+        report.logged_epochs = self.log is not None
         restore_ctrl_c = self._catch_ctrl_c()
         try:
             if self.checkpoints is not None:
@@ -163,6 +173,8 @@ class Trainer:
                 report.seconds += stats.seconds
                 report.raw_words += corpus.stats.tokens
                 model.history.append(asdict(stats))
+                if self.log is not None:
+                    self.log.epoch_done(epoch + 1, stats)
                 self._position = (epoch + 1, 0, None)
                 if stats.windows and not math.isfinite(stats.loss):
                     raise self._diverged(f"mean loss is {stats.loss}")
@@ -256,6 +268,8 @@ class Trainer:
                 results.put(None)
 
         started = time.perf_counter()
+        if self.log is not None:
+            self.log.epoch_begins()
         tally = dict(tally) if tally else {"words": 0, "windows": 0, "loss": 0.0,
                                            "lr": self.lr_start, "seconds": 0.0}
         seconds_before = tally["seconds"]
@@ -282,6 +296,8 @@ class Trainer:
             tally["loss"] += item[2]
             tally["lr"] = item[3]
             bar.update(item[0])
+            if self.log is not None:
+                self.log.during(epoch, tally["words"], tally["windows"], tally["loss"], tally["lr"])
             segment["words"] += item[0]
             segment["windows"] += item[1]
             segment["loss"] += item[2]
@@ -355,3 +371,10 @@ class Trainer:
             self.checkpoints.save(*self._position)
         end_segment()
         return stats(complete=True)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):     # no isatty, or closed
+        return False
