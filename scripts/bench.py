@@ -18,7 +18,10 @@ may carry Config fields: w2v-sgd:alpha=0.05,shared_negatives=false.
 Peers come from `pip install .[bench]` (gensim, fasttext); word2vec C only when its
 binary is given. Every run is a fresh subprocess (so peak RSS is its own); runs
 alternate between tools so machine noise hits all alike; figures are medians over
-repeats. words/s = raw corpus words x epochs / training seconds. Analogy: Google
+repeats. words/s = raw corpus words x epochs / training seconds; CPU s = CPU time
+(user + system, all threads; word2vec C's and fastText's include their vocabulary
+scan) of training, which other jobs on a shared machine do not inflate as they do the
+wall clock: "by CPU" compares the work each tool needs per word. Analogy: Google
 questions-words restricted to the 30,000 most frequent words (gensim's
 restrict_vocab=30000); WS353: Spearman of cosine with human scores.
 """
@@ -64,6 +67,13 @@ def peak_rss_mb(pid="self") -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system, every thread) of this process and of its reaped children:
+    on a machine shared with other jobs, the work a run did, which waiting does not inflate."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def count_tokens(path) -> int:
@@ -137,8 +147,9 @@ def run_w2v(optimizer, corpus, args, options):
     model = Word2Vec(optimizer=optimizer, workers=args.workers, epochs=args.epochs, **params)
     model.build_vocab(corpus["plain"])
     vocab_s = time.perf_counter() - started
+    cpu = cpu_seconds()
     model.train(progress=False)
-    return model.wv, vocab_s, model.last_report.seconds
+    return model.wv, vocab_s, model.last_report.seconds, cpu_seconds() - cpu
 
 
 def _gensim_vectors(model):
@@ -161,36 +172,36 @@ def run_gensim(corpus, args, corpus_file):
     else:
         model.build_vocab(sentences)
     vocab_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     if corpus_file:
         model.train(corpus_file=corpus["lines1000"], total_examples=model.corpus_count,
                     total_words=model.corpus_total_words, epochs=args.epochs)
     else:
         model.train(sentences, total_examples=model.corpus_count, epochs=args.epochs)
-    return _gensim_vectors(model), vocab_s, time.perf_counter() - started
+    return _gensim_vectors(model), vocab_s, time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def run_fasttext(corpus, args):
     import fasttext
     import numpy as np
     from w2v import WordVectors
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
     model = fasttext.train_unsupervised(corpus["plain"], model="skipgram" if sg else "cbow",
                                         dim=100, ws=5, neg=5, loss="hs" if hs else "ns",
                                         t=1e-3, minCount=5, epoch=args.epochs, minn=0, maxn=0,
                                         thread=args.workers, verbose=0)
-    total = time.perf_counter() - started
+    total, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     words = model.get_words()
     vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
-    return WordVectors(vectors, words), None, total     # fastText does not time its vocabulary apart
+    return WordVectors(vectors, words), None, total, cpu  # fastText does not time its vocabulary apart
 
 
 def run_word2vec_c(corpus, args, work):
     from w2v import WordVectors
     from w2v.io import load_word2vec_format
     out = os.path.join(work, "word2vec-c.bin")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
     process = subprocess.Popen([args.word2vec_bin, "-train", corpus["plain"], "-output", out,
                                 "-cbow", "0" if sg else "1", "-size", "100", "-window", "5",
@@ -203,12 +214,12 @@ def run_word2vec_c(corpus, args, work):
     while process.poll() is None:          # its own peak memory, read while it runs
         rss = max(rss, peak_rss_mb(process.pid))
         time.sleep(0.05)
-    total = time.perf_counter() - started
+    total, cpu = time.perf_counter() - started, cpu_seconds() - cpu   # the reaped binary's too
     if process.returncode != 0:
         raise RuntimeError(f"word2vec exited with {process.returncode}")
     args.word2vec_rss = rss
     words, vectors = load_word2vec_format(out, binary=True)
-    return WordVectors(vectors, words), None, total
+    return WordVectors(vectors, words), None, total, cpu
 
 
 def child(tool, args):
@@ -216,15 +227,16 @@ def child(tool, args):
     name = tool
     tool, options = tool_options(tool)
     if tool.startswith("w2v-"):
-        wv, vocab_s, train_s = run_w2v(tool[4:], corpus, args, options)
+        wv, vocab_s, train_s, cpu_s = run_w2v(tool[4:], corpus, args, options)
     elif tool in ("gensim", "gensim-file"):
-        wv, vocab_s, train_s = run_gensim(corpus, args, corpus_file=tool == "gensim-file")
+        wv, vocab_s, train_s, cpu_s = run_gensim(corpus, args, corpus_file=tool == "gensim-file")
     elif tool == "fasttext":
-        wv, vocab_s, train_s = run_fasttext(corpus, args)
+        wv, vocab_s, train_s, cpu_s = run_fasttext(corpus, args)
     else:
-        wv, vocab_s, train_s = run_word2vec_c(corpus, args, args.work)
+        wv, vocab_s, train_s, cpu_s = run_word2vec_c(corpus, args, args.work)
     rss = args.word2vec_rss if tool == "word2vec-c" else peak_rss_mb()
-    result = {"tool": name, "vocab_s": vocab_s, "train_s": train_s, "peak_rss_mb": rss,
+    result = {"tool": name, "vocab_s": vocab_s, "train_s": train_s, "cpu_s": cpu_s,
+              "cpu_words_per_s": corpus["tokens"] * args.epochs / cpu_s, "peak_rss_mb": rss,
               "words_per_s": corpus["tokens"] * args.epochs / train_s, "vocab_size": len(wv)}
     from w2v.evaluation import evaluate_analogies, evaluate_word_pairs
     if os.path.exists(args.analogies):
@@ -260,14 +272,21 @@ def table(results, tools, args, corpus) -> str:
 
     reference = "gensim-file" if median("gensim-file", "words_per_s") else "gensim"
     base = median(reference, "words_per_s")
-    rows = [f"| tool | vocab s | train s | words/s | vs {reference} | peak RSS MB | analogy % | WS353 |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    cpu_base = median(reference, "cpu_words_per_s")
+    rows = [f"| tool | vocab s | train s | words/s | vs {reference} | CPU s | vs {reference} "
+            f"by CPU | peak RSS MB | analogy % | WS353 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+    def ratio(value, reference_value):
+        return fmt(reference_value and value and value / reference_value, ".2f") + \
+            ("x" if reference_value and value else "")
+
     for tool in tools:
-        wps = median(tool, "words_per_s")
-        rows.append("| {} | {} | {} | {} M | {} | {} | {} | {} |".format(
+        wps, cpu_wps = median(tool, "words_per_s"), median(tool, "cpu_words_per_s")
+        rows.append("| {} | {} | {} | {} M | {} | {} | {} | {} | {} | {} |".format(
             tool, fmt(median(tool, "vocab_s"), ".1f"), fmt(median(tool, "train_s"), ".1f"),
-            fmt(wps and wps / 1e6, ".2f"), fmt(base and wps and wps / base, ".2f", "-") +
-            ("x" if base and wps else ""), fmt(median(tool, "peak_rss_mb"), ".0f"),
+            fmt(wps and wps / 1e6, ".2f"), ratio(wps, base), fmt(median(tool, "cpu_s"), ".1f"),
+            ratio(cpu_wps, cpu_base), fmt(median(tool, "peak_rss_mb"), ".0f"),
             fmt(median(tool, "analogy") and 100 * median(tool, "analogy"), ".1f"),
             fmt(median(tool, "ws353"), ".3f")))
     n = max(sum(r["tool"] == t for r in results) for t in tools)
@@ -331,7 +350,8 @@ def main():
             result = json.loads(lines[-1][7:])
             result["repeat"] = repeat
             results.append(result)
-            print(f"[{repeat + 1}/{args.repeats}] {tool}: train {result['train_s']:.1f} s, "
+            print(f"[{repeat + 1}/{args.repeats}] {tool}: train {result['train_s']:.1f} s "
+                  f"({result['cpu_s']:.1f} CPU s), "
                   f"{result['words_per_s'] / 1e6:.2f} M words/s, "
                   f"analogy {100 * result.get('analogy', 0):.1f}%, "
                   f"WS353 {result.get('ws353', float('nan')):.3f}", file=sys.stderr, flush=True)

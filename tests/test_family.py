@@ -17,7 +17,7 @@ from reference import huffman_word2vec, train_sentence_hs
 MODELS = {"cbow-ns": {}, "cbow-hs": {"hs": True, "negative": 0},
           "cbow-both": {"hs": True}, "sg-ns": {"sg": True},
           "sg-hs": {"sg": True, "hs": True, "negative": 0}, "sg-both": {"sg": True, "hs": True},
-          "sg-ns-shared": {"sg": True, "shared_negatives": True}}
+          "sg-ns-pairs": {"sg": True, "shared_negatives": False}}
 
 
 # ------------------------------------------------------------------ Huffman tree
@@ -110,7 +110,7 @@ def test_every_model_solves_the_planted_analogies(toy_corpus, toy_questions, mod
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-@pytest.mark.parametrize("model", ["sg-both", "cbow-hs", "sg-ns-shared"])
+@pytest.mark.parametrize("model", ["sg-both", "cbow-hs", "sg-ns-pairs"])
 def test_one_worker_is_bit_for_bit_reproducible(toy_corpus, model, optimizer):
     runs = [Word2Vec(toy_corpus, optimizer=optimizer, workers=1, seed=3, epochs=1,
                      progress=False, **MODELS[model]) for _ in range(2)]
@@ -207,6 +207,14 @@ def test_learning_rate_defaults_follow_the_model():
     assert Config(alpha=0.1).replace(sg=True).alpha == 0.1  # chosen: kept
     saved = Config.from_dict(sg.to_dict())                  # saved with the model: concrete
     assert saved == sg and saved.to_dict()["alpha"] == sg.alpha
+
+
+def test_skipgram_shares_negatives_by_default():
+    # chosen by measurement (README, "Models"); --no-shared-negatives gives word2vec's loop
+    from w2v.cli import build_train_parser, config_from_args
+    assert Config(sg=True).shared_negatives is True
+    args = build_train_parser().parse_args(["corpus.txt", "--sg", "--no-shared-negatives"])
+    assert config_from_args(args).shared_negatives is False
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

@@ -2,7 +2,7 @@
 
 Python blocks run in order in one namespace (as a reader pasting them into one session
 would), bash blocks with `w2v` and `python` meaning this interpreter. Each block runs in
-a fresh folder holding the files the README names: `corpus.txt`, `domain.txt`,
+a fresh folder holding the files the README names: `corpus.txt`, `big.txt`, `domain.txt`,
 `more.txt` (pieces of the toy corpus), `model.npz` (a model trained on it),
 `vectors.bin`, `questions-words.txt`, `wordsim353.tsv`, `data/` and `scripts/` of this
 repository, and `../shared/data` where the shared data exists.
@@ -58,6 +58,7 @@ def materials(tmp_path_factory, toy_corpus, toy_questions):
     with open(toy_corpus, encoding="utf-8") as f:
         lines = f.readlines()
     (folder / "corpus.txt").write_text("".join(lines[:10000]), encoding="utf-8")
+    shutil.copy(folder / "corpus.txt", folder / "big.txt")
     (folder / "domain.txt").write_text("".join(lines[10000:20000]) + "emperor empire\n" * 6,
                                        encoding="utf-8")
     (folder / "more.txt").write_text("".join(lines[20000:]) + "emperor empire\n" * 6,

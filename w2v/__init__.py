@@ -25,6 +25,6 @@ except ModuleNotFoundError as _missing:
         f"use the installed `w2v` command and plain `pytest`.") from None
 
 __version__ = "0.1.0"
-__all__ = ["CheckpointError", "Config", "Corpus", "CorpusCacheError", "CorpusError", "EpochStats", "ModelFileError",
-           "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
+__all__ = ["CheckpointError", "Config", "Corpus", "CorpusCacheError", "CorpusError", "EpochStats",
+           "ModelFileError", "Trainer", "TrainingDiverged", "TrainingReport", "Vocab", "Word2Vec", "WordVectors",
            "build_corpus", "load_vectors"]

@@ -56,7 +56,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def build_train_parser(prog: str = "w2v train") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Train word2vec CBOW embeddings with negative sampling on a text file "
+        description="Train word2vec embeddings (CBOW or skip-gram, negative sampling and/or "
+                    "hierarchical softmax) on a text file "
                     "(one sentence per line, tokens split on whitespace; .gz/.bz2/.xz read "
                     "directly). Prints a summary and nearest neighbours, writes the model.")
     parser.add_argument("corpus", help="the training text")
