@@ -410,20 +410,19 @@ def _finish_cache(writer: IdStreamWriter, sentence_starts: np.ndarray, vocab: Vo
     meta = {"request": request, "stats": dataclasses.asdict(stats)}
     writer.finish(sentence_starts, vocab.index_to_key, vocab.counts, meta)
     del sentence_starts
-    path = writer.path
+    # Mapped before it is renamed (or deleted): the mapping is of the file written here,
+    # whatever another process does to the path next.
+    header = read_header(writer.path)
+    ids, sentence_starts, _, _ = open_stream(writer.path, header, verify=False)
     if cache is not None:
-        os.replace(path, cache)
-        path = cache
-    header = read_header(path)
-    ids, sentence_starts, _, _ = open_stream(path, header, verify=False)
-    if cache is None:
-        try:
-            os.unlink(path)      # the mapping keeps the data until the corpus is released
-        except OSError:
-            pass
-    else:
+        os.replace(writer.path, cache)
         logger.info("corpus cache %s written: %s ids, %.0f MB", cache, f"{len(ids):,}",
                     header["file_bytes"] / 2**20)
+    else:
+        try:
+            os.unlink(writer.path)   # the mapping keeps the data until the corpus is released
+        except OSError:
+            pass
     return Corpus(ids, sentence_starts, stats, cache_path=cache)
 
 
