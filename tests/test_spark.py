@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -17,7 +18,8 @@ from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
 from w2v.training.state import TrainingState
 from w2v.spark import (add_blocks, array_groups, changed_blocks, cut_into_parts, merge_block,
-                       round_seed, round_slice)
+                       merge_kinds, merge_reference, merged_rows, quality_warning, round_seed,
+                       round_slice, train_in_process)
 
 REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
 
@@ -66,37 +68,75 @@ def test_partitions_are_cut_into_equal_parts_in_corpus_order(parts):
         assert abs(words - offsets[-1] / parts) <= longest
 
 
-def test_rows_are_averaged_over_the_partitions_that_touched_them():
+def test_merge_rules_on_a_few_rows():
+    start = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
+    touched = np.array([2, 1])
+    # partition rows: row 0 -> [2, 2] and [4, 3]; row 1 -> [5, 4]
+    sums = np.array([[6.0, 5.0], [5.0, 4.0]], dtype=np.float32)
+    np.testing.assert_allclose(merged_rows(start, touched, sums, "mean"), [[3, 2.5], [5, 4]])
+    # start + the changes: row 0 + (1, 0) + (3, 1); row 1 + (2, 0)
+    np.testing.assert_allclose(merged_rows(start, touched, sums, "sum"), [[5, 3], [5, 4]])
+    maxima = np.array([[4.0, 3.0], [5.0, 4.0]], dtype=np.float32)
+    np.testing.assert_array_equal(merged_rows(start, touched, maxima, "max"), maxima)
+    with pytest.raises(ValueError, match="'median' is not one of"):
+        merged_rows(start, touched, sums, "median")
+
+
+@pytest.mark.parametrize("merge, moment_merge", [("mean", "mean"), ("sum", "mean"),
+                                                 ("sum", "sum"), ("sum", "max"), ("mean", "max")])
+def test_blocks_merged_on_the_driver_equal_the_plain_merge(merge, moment_merge):
+    """changed_blocks (partitions) -> add_blocks (Spark's reduce) -> merge_block (driver)
+    computes merge_reference's rows for every rule."""
     rng = np.random.default_rng(0)
     n, dim = 5000, 8                         # several blocks of rows
     start = rng.standard_normal((n, dim)).astype(np.float32)
-    moments = {name: (rng.random((n, dim), dtype=np.float32), rng.random((n, dim), dtype=np.float32))
-               for name in ("in", "out")}
+    moments = {name: (rng.standard_normal((n, dim)).astype(np.float32),
+                      rng.random((n, dim), dtype=np.float32)) for name in ("in", "out")}
     old = array_groups(TrainingState({"in": start, "out": start * 2}, moments))
-    partitions, touched = [], []
+    partitions = []
     for p in range(3):
         rows = rng.choice(n, size=1500, replace=False)
         new = [[a.copy() for a in group] for group in old]
         for group in new:
-            for a in group:
-                a[rows] += p + 1
+            group[0][rows] += rng.standard_normal((len(rows), dim)).astype(np.float32)
+            group[1][rows] += p + 1
+            group[2][rows] = rng.random((len(rows), dim), dtype=np.float32)    # v >= 0
         partitions.append(new)
-        touched.append(set(rows.tolist()))
+    combine = partial(add_blocks, kinds=merge_kinds(3, moment_merge))
     merged = {}
     for new in partitions:
         for group in (0, 1):
             for key, value in changed_blocks(group, new[group], old[group]):
-                merged[key] = add_blocks(merged[key], value) if key in merged else value
+                merged[key] = combine(merged[key], value) if key in merged else value
     result = [[a.copy() for a in group] for group in old]
     for (group, block), (counts, sums) in merged.items():
-        merge_block(result[group], block, counts, sums)
-    for row in range(0, n, 7):
-        who = [p for p in range(3) if row in touched[p]]
-        for group in (0, 1):
-            for j, a in enumerate(result[group]):
-                expected = (np.mean([partitions[p][group][j][row] for p in who], axis=0)
-                            if who else old[group][j][row])
-                np.testing.assert_allclose(a[row], expected, rtol=1e-6)
+        merge_block(result[group], block, counts, sums, merge, moment_merge)
+    for group in (0, 1):
+        expected = merge_reference(old[group], [p[group] for p in partitions], merge, moment_merge)
+        for got, want in zip(result[group], expected):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_the_simulator_cuts_partitions_as_spark_does(toy_corpus):
+    from w2v.spark import _partitions_of
+    corpus, _ = build_corpus(toy_corpus, Config())
+    for parts in (1, 3, 32):
+        partitions = _partitions_of(corpus, parts)
+        assert len(partitions) == parts
+        ids = np.concatenate([ids for blocks in partitions for ids, _ in blocks])
+        np.testing.assert_array_equal(ids, corpus.ids)
+        sizes = [sum(len(ids) for ids, _ in blocks) for blocks in partitions]
+        assert max(sizes) - min(sizes) <= 2 * int(np.diff(corpus.sentence_starts).max())
+
+
+def test_many_partitions_with_the_mean_get_a_warning():
+    assert quality_warning(Config(spark_merge="mean"), 32, 1) is not None
+    assert quality_warning(Config(spark_merge="mean"), 2, 1) is None
+    assert quality_warning(Config(spark_merge="sum"), 32, 1) is None
+    with pytest.raises(ValueError, match="spark_merge='avg' is out of range"):
+        Config(spark_merge="avg")
+    with pytest.raises(ValueError, match="spark_moment_merge"):
+        Config(spark_moment_merge="min")
 
 
 def test_round_seeds_differ_and_repeat():
