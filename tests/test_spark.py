@@ -335,3 +335,30 @@ def test_the_spark_submit_script_writes_a_model(spark, toy_corpus, tmp_path, cap
     assert Word2Vec.load(out).W_in.shape[1] == 20
     assert "model written to" in capsys.readouterr().out
     assert spark.sparkContext._jsc is not None          # the test's own session still runs
+
+
+@pytest.mark.parametrize("merge", ["mean", "sum"])
+def test_the_in_process_simulator_computes_what_spark_does(spark, toy_corpus, merge):
+    from w2v.spark import train
+    params = dict(epochs=1, rounds_per_epoch=2, num_partitions=2, seed=11, merge=merge,
+                  vector_size=20, progress=False)
+    on_spark = train(toy_corpus, spark, **params)
+    in_process = train_in_process(toy_corpus, **params)
+    assert on_spark.vocab.index_to_key == in_process.vocab.index_to_key
+    for name, array in on_spark.state.file_arrays().items():
+        np.testing.assert_array_equal(array, in_process.state.file_arrays()[name], err_msg=name)
+    assert on_spark.history[0]["words"] == in_process.history[0]["words"]
+    assert on_spark.round_costs[0]["broadcast_bytes"] == in_process.round_costs[0]["broadcast_bytes"]
+
+
+@pytest.mark.parametrize("params", [dict(sg=True), dict(hs=True, negative=0),
+                                    dict(sg=True, hs=True, optimizer="sgd")])
+def test_skip_gram_and_hierarchical_softmax_train_on_spark(spark, toy_corpus, toy_questions, params):
+    from w2v.spark import train
+    model = train(toy_corpus, spark, epochs=3, num_partitions=2, seed=2, progress=False, **params)
+    for name, value in params.items():
+        assert getattr(model.config, name) == value
+    assert model.state.all_finite()
+    if model.config.hs:
+        assert "hs" in model.state.tables
+    assert evaluate_analogies(model, toy_questions, restrict_vocab=None)["accuracy"] >= 0.8
