@@ -18,8 +18,8 @@ from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
 from w2v.training.state import TrainingState
 from w2v.spark import (add_blocks, array_groups, changed_blocks, cut_into_parts, merge_block,
-                       merge_kinds, merge_reference, merged_rows, quality_warning, round_seed,
-                       round_slice, train_in_process)
+                       blend_rows, merge_kinds, merge_reference, merged_rows, quality_warning,
+                       round_seed, round_slice, train_in_process, updates_per_row)
 
 REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
 
@@ -115,6 +115,45 @@ def test_blocks_merged_on_the_driver_equal_the_plain_merge(merge, moment_merge):
         expected = merge_reference(old[group], [p[group] for p in partitions], merge, moment_merge)
         for got, want in zip(result[group], expected):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_blend_moves_rare_rows_by_the_sum_and_frequent_rows_by_the_mean():
+    start = np.zeros((3, 2), dtype=np.float32)
+    touched = np.array([4, 4, 1])
+    sums = np.full((3, 2), 8.0, dtype=np.float32)            # 4 partitions moved each by 2
+    updates = np.array([0.0, 1e9, 5.0])
+    got = blend_rows(start, touched, sums, updates, half=10.0)
+    np.testing.assert_allclose(got[0], merged_rows(start[:1], touched[:1], sums[:1], "sum")[0])
+    np.testing.assert_allclose(got[1], merged_rows(start[1:2], touched[1:2], sums[1:2], "mean")[0],
+                               rtol=1e-6)
+    np.testing.assert_allclose(got[2], sums[2])              # one partition: its row
+    # k = 4, s = 5 / 15: the sum divided by 1 + 3 / 3
+    np.testing.assert_allclose(blend_rows(start, touched, sums, np.full(3, 5.0), 10.0)[0], 4.0)
+
+
+@pytest.mark.parametrize("params", [dict(), dict(sg=True), dict(hs=True, negative=0),
+                                    dict(sample=0, shrink_windows=False)])
+def test_updates_per_row_add_up_to_the_updates_of_a_task(params):
+    config = Config(**params)
+    counts = np.array([500, 300, 100, 50, 20, 5], dtype=np.int64)
+    model = Word2Vec(config=config)
+    from w2v.data.vocab import Vocab
+    model.vocab = Vocab.from_counts(list("abcdef"), counts, 1, None)
+    huffman = model.huffman_tree() if config.hs else None
+    words = 1000.0
+    rows = updates_per_row(config, counts, words, huffman)
+    context = config.window + 1 if config.shrink_windows else 2 * config.window
+    from w2v.data.sampling import keep_probabilities
+    words *= (counts * keep_probabilities(counts, config.sample)).sum() / counts.sum()
+    assert rows["in"].sum() == pytest.approx(words * context)
+    targets = words * (context if config.sg else 1)
+    if config.negative:
+        assert rows["out"].sum() == pytest.approx(targets * (1 + config.negative))
+    if config.hs:
+        starts = huffman[0]
+        expected = (rows["in"] / context * (context if config.sg else 1) * np.diff(starts)).sum()
+        assert rows["hs"].sum() == pytest.approx(expected) and len(rows["hs"]) == 5
+    assert np.all(np.diff(rows["in"]) <= 0)                  # frequent words: more updates
 
 
 def test_the_simulator_cuts_partitions_as_spark_does(toy_corpus):

@@ -20,7 +20,7 @@ OPTIMIZERS = ("adam", "sgd")
 # alpha 0.05 (39.6% / 0.687 against 37.3% / 0.661 at 0.025 and 37.2% / 0.680 at 0.075).
 MODEL_DEFAULTS = {"alpha": {False: 0.075, True: 0.05}, "lr": {False: 0.01, True: 0.01}}
 ENCODING_ERRORS = ("strict", "replace", "ignore")
-SPARK_MERGES = ("mean", "sum")
+SPARK_MERGES = ("mean", "sum", "blend")
 SPARK_MOMENT_MERGES = ("mean", "sum", "max")
 
 

@@ -61,6 +61,7 @@ INSTALL_HINT = ('w2v.spark needs pyspark: pip install "w2v[spark]" (Spark 4 also
 BLOCK_WORDS = 1 << 20          # ids per persisted record of a partition's id stream
 MERGE_BLOCK_BYTES = 1 << 21    # about this many bytes per block of rows sent back for merging
 _TOTALS = None                 # key of the (tokens, lines) record while counting: never a word
+BLEND_HALF = float(os.environ.get("W2V_BLEND_HALF", 100))
 _STATS = -1                    # first key element of a partition's statistics after a round
 
 
@@ -385,6 +386,41 @@ def merged_rows(start: np.ndarray, touched: np.ndarray, combined: np.ndarray, ru
     raise ValueError(f"merge rule {rule!r} is not one of mean, sum, max")
 
 
+def updates_per_row(config: Config, counts: np.ndarray, words: float, huffman=None) -> dict:
+    """About how many times one task updates each row of each table ({"in": float64[rows],
+    ...}) when it trains `words` words of the id stream (before subsampling): from the words' frequencies, the
+    subsampling, the mean window (window + 1 context words with shrinking windows) and
+    the negative sampler's distribution. Used by the "blend" merge rule."""
+    from w2v.data.sampling import keep_probabilities
+    counts = np.asarray(counts, dtype=np.float64)
+    kept = counts * keep_probabilities(counts, config.sample)
+    occurrences = kept / counts.sum() * words                  # kept by subsampling
+    context = (config.window + 1) if config.shrink_windows else 2 * config.window
+    positives = occurrences * (context if config.sg else 1)     # times a word is a target
+    rows = {"in": occurrences * context}
+    if config.negative:
+        q = counts ** config.ns_exponent
+        rows["out"] = positives + positives.sum() * config.negative * q / q.sum()
+    if config.hs:
+        starts, _, points = huffman
+        lengths = np.diff(starts)
+        rows["hs"] = np.bincount(points, weights=np.repeat(positives, lengths),
+                                 minlength=len(counts) - 1)
+    return rows
+
+
+def blend_rows(start: np.ndarray, touched: np.ndarray, sums: np.ndarray,
+               updates: np.ndarray, half: float) -> np.ndarray:
+    """"blend": start + the sum of the partitions' changes / (1 + (k - 1) s), with k the
+    partitions that touched the row and s = u / (u + half) from u, the updates a task
+    makes to the row in a round: a row each task updates rarely moves by the sum of the
+    changes (they add up, as on one machine), one each task updates often by their mean
+    (each task already took it where the data pulls it; adding the changes overshoots)."""
+    k = touched[:, None].astype(np.float32)
+    share = (updates / (updates + half)).astype(np.float32)[:, None]
+    return start + (sums - k * start) / (1 + (k - 1) * share)
+
+
 def array_rules(group_size: int, merge: str, moment_merge: str) -> Tuple[str, ...]:
     """The rule of each array of a group: the table's, then Adam's m and v."""
     if group_size == 1:
@@ -395,15 +431,20 @@ def array_rules(group_size: int, merge: str, moment_merge: str) -> Tuple[str, ..
 
 
 def merge_block(arrays: Sequence[np.ndarray], block: int, touched: np.ndarray,
-                combined: np.ndarray, merge: str = "mean", moment_merge: str = "mean") -> int:
+                combined: np.ndarray, merge: str = "mean", moment_merge: str = "mean",
+                updates: Optional[np.ndarray] = None, half: float = 0.0) -> int:
     """Set every touched row of `arrays` (a group: a table and its Adam moments, still
-    as broadcast) to its merged value (`merged_rows`). Returns how many rows changed."""
+    as broadcast) to its merged value (`merged_rows`; "blend": `blend_rows` with the
+    table's `updates` per row). Returns how many rows changed."""
     lo = block * block_rows(arrays)
     mask = touched > 0
     rows = np.flatnonzero(mask) + lo
     counts = touched[mask]
     for j, (a, rule) in enumerate(zip(arrays, array_rules(len(arrays), merge, moment_merge))):
-        a[rows] = merged_rows(a[rows], counts, combined[mask, j], rule)
+        if rule == "blend":
+            a[rows] = blend_rows(a[rows], counts, combined[mask, j], updates[rows], half)
+        else:
+            a[rows] = merged_rows(a[rows], counts, combined[mask, j], rule)
     return len(rows)
 
 
@@ -728,6 +769,12 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
     total_rounds = epochs * rounds
     run = model.train_runs
     groups = array_groups(model.state)
+    updates, half = [None] * len(groups), 0.0
+    if config.spark_merge == "blend":
+        per_task = updates_per_row(config, model.vocab.counts, sum(sizes) / len(sizes) / rounds,
+                                   model.huffman_tree() if config.hs else None)
+        updates = [per_task[name] for name in model.state.tables]
+        half = BLEND_HALF
     kinds = merge_kinds(len(groups[0]), config.spark_moment_merge)
     combine = partial(add_blocks, kinds=kinds) if "max" in kinds else add_blocks
     report = TrainingReport(workers=len(sizes))
@@ -764,7 +811,8 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
                             merge_started = time.perf_counter()
                             cost["rows_merged"] += merge_block(
                                 groups[key[0]], key[1], *value, merge=config.spark_merge,
-                                moment_merge=config.spark_moment_merge)
+                                moment_merge=config.spark_moment_merge, updates=updates[key[0]],
+                                half=half)
                             cost["merge_s"] += time.perf_counter() - merge_started
                             cost["returned_bytes"] += value[0].nbytes + value[1].nbytes
                 finally:
