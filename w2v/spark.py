@@ -1,4 +1,5 @@
-"""CBOW with negative sampling on Apache Spark, with the same Cython core (`pip install "w2v[spark]"`).
+"""Word2vec (CBOW or skip-gram, negative sampling and/or hierarchical softmax) on Apache
+Spark, with the same Cython core (`pip install "w2v[spark]"`).
 
     from w2v.spark import train
     model = train("hdfs:///corpus/*.txt", spark=spark, epochs=5)   # or an RDD / a DataFrame
@@ -21,8 +22,14 @@ How a run goes (the driver decides, the executors train):
    and Adam moments. The learning rate decays linearly over the global progress, round
    by round, as in single-machine training. A partition sends back only the rows it
    changed, in blocks of rows; Spark sums each block over the partitions and counts
-   who touched each row, and the driver sets every touched row to the mean over the
-   partitions that touched it (Spark MLlib's scheme). Untouched rows keep their values.
+   who touched each row, and the driver merges every touched row by `spark_merge`
+   (see `merged_rows`, `blend_rows`): "mean" over the partitions that touched it (Spark
+   MLlib's scheme), "sum" of their changes, or "blend" of the two by how often a task
+   updates the row. Adam's moments merge by `spark_moment_merge`. Untouched rows keep
+   their values.
+
+`train_in_process` runs the same partitions, tasks and merge without Spark, one task
+after the other: what P executors compute, measured on one machine.
 
 Memory: the driver holds the model, one serialised copy for the broadcast and the
 merged rows of one or two result partitions at a time (streamed); a task holds the
@@ -509,9 +516,13 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
             diverged = False
         except TrainingDiverged:
             diverged = True
-        epoch = model.last_report.epochs[0]
-        words, windows, steps = epoch.words, epoch.windows, model.state.adam_step - step0
-        loss = math.nan if diverged else epoch.loss * epoch.windows
+        epochs = model.last_report.epochs if model.last_report is not None else []
+        if epochs:
+            words, windows = epochs[0].words, epochs[0].windows
+            loss = epochs[0].loss * epochs[0].windows
+        steps = model.state.adam_step - step0
+        if diverged:
+            loss = math.nan
         if not diverged:
             new = array_groups(model.state)
             old = array_groups(TrainingState.from_file_arrays(arrays, config, len(vocab)))
@@ -649,7 +660,8 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
           moment_merge: Optional[str] = None, progress: bool = True,
           callbacks: Sequence[Callable] = (), config: Optional[Config] = None,
           **params) -> Word2Vec:
-    """Train CBOW on Spark and return a `w2v.Word2Vec` (save, query, export as usual).
+    """Train on Spark and return a `w2v.Word2Vec` (save, query, export as usual): every
+    model of Word2Vec (sg, hs, cbow_mean, ...) with the same hyperparameters.
 
     data: an RDD of token lists, a DataFrame (`column`: text or array<string>), or a
       path / list of paths of text files (one sentence a line) read with `spark`.
