@@ -12,7 +12,13 @@ A run is TOOL[:key=value,...]. Tools:
 - mllib: pyspark.ml.feature.Word2Vec (skip-gram with hierarchical softmax, the only
   model it has), vectorSize 100, windowSize 5, minCount 5, maxIter = epochs,
   numPartitions = `--partitions`, seed 1, its default stepSize 0.025; key: epochs;
-- w2v-adam, w2v-sgd: single-machine w2v with `--partitions` threads; keys as spark-*.
+- sim-adam, sim-sgd: w2v.spark.train_in_process, the same partitions, tasks and merge as
+  spark-* without Spark (the tasks one after the other on one core): the quality of P
+  partitions measured fast; keys as spark-*, and merge / moment_merge;
+- w2v-adam, w2v-sgd: single-machine w2v with `--threads` threads; keys as spark-*.
+
+Runs of spark-*, sim-* and mllib are repeated for every `--partitions` P, every run for
+every `--seeds` seed; the table gives the mean over seeds (and the spread of analogy).
 
 Everything else is w2v's defaults (CBOW, 100 dimensions, window 5, 5 negatives, sample
 1e-3, min_count 5) and `--epochs` epochs. The corpus (default
@@ -23,6 +29,11 @@ fresh subprocess, one after the other.
 wall s: from the start of training (reading the text and counting the vocabulary
 included) to the vectors on the driver; the Spark session is started before the clock.
 Analogy: Google questions-words within the 30,000 most frequent words; WS353: Spearman.
+Per round (w2v on Spark and sim-*, the mean over rounds): MB broadcast (the state: tables
+and Adam moments), MB the partitions sent back (changed rows, all partitions together)
+and MB the driver received after Spark combined them, the driver's merge seconds. Peak
+MB: the largest resident memory of the run's process (the driver) and of its children
+(Spark's JVM and Python workers, the largest one).
 MLlib does not report counts, so its words are ranked by w2v's exact counts of the same
 file for the 30,000 cut (outside the clock).
 """
@@ -37,7 +48,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
-TOOLS = ("spark-adam", "spark-sgd", "mllib", "w2v-adam", "w2v-sgd")
+TOOLS = ("spark-adam", "spark-sgd", "sim-adam", "sim-sgd", "mllib", "w2v-adam", "w2v-sgd")
 # With P partitions, averaging a row over the partitions that touched it moves it 1/P as
 # far as P sequential updates would: SGD gets alpha x P (2 x 0.05), Adam half-size
 # minibatches (twice the steps); two rounds an epoch (measured in the README).
@@ -74,16 +85,32 @@ def start_spark(args):
     return spark
 
 
+def round_costs(model) -> dict:
+    costs = model.round_costs
+    return {key: sum(c[key] for c in costs) / len(costs)
+            for key in ("broadcast_bytes", "sent_bytes", "returned_bytes", "merge_s")}
+
+
 def run_w2v_spark(optimizer, path, epochs, options, args):
     from w2v.spark import train
     spark = start_spark(args)
     rounds = options.pop("rounds", 1)
     started = time.perf_counter()
     model = train(path, spark, optimizer=optimizer, epochs=epochs, num_partitions=args.partitions,
-                  rounds_per_epoch=rounds, progress=False, **options)
+                  rounds_per_epoch=rounds, progress=False, seed=args.seed, **options)
     wall = time.perf_counter() - started
     spark.stop()
-    return model.wv, wall
+    return model.wv, wall, round_costs(model), model.state.all_finite()
+
+
+def run_simulated(optimizer, path, epochs, options, args):
+    from w2v.spark import train_in_process
+    rounds = options.pop("rounds", 1)
+    started = time.perf_counter()
+    model = train_in_process(path, optimizer=optimizer, epochs=epochs, rounds_per_epoch=rounds,
+                             num_partitions=args.partitions, seed=args.seed, **options)
+    wall = time.perf_counter() - started
+    return model.wv, wall, round_costs(model), model.state.all_finite()
 
 
 def run_mllib(path, epochs, options, args):
@@ -98,7 +125,7 @@ def run_mllib(path, epochs, options, args):
     started = time.perf_counter()
     lines = spark.read.text(path).select(F.split(F.col("value"), " ").alias("tokens"))
     estimator = MLlibWord2Vec(vectorSize=100, windowSize=5, minCount=5, maxIter=epochs,
-                              numPartitions=args.partitions, seed=1, inputCol="tokens",
+                              numPartitions=args.partitions, seed=args.seed, inputCol="tokens",
                               outputCol="vector")
     fitted = estimator.fit(lines)
     pairs = [(row["word"], row["vector"].toArray()) for row in fitted.getVectors().collect()]
@@ -113,42 +140,81 @@ def run_mllib(path, epochs, options, args):
 
 def run_w2v(optimizer, path, epochs, options, args):
     from w2v import Word2Vec
-    options.pop("rounds", None)
+    for key in ("rounds", "merge", "moment_merge"):
+        options.pop(key, None)
     started = time.perf_counter()
-    model = Word2Vec(optimizer=optimizer, epochs=epochs, workers=args.partitions, **options)
+    model = Word2Vec(optimizer=optimizer, epochs=epochs, workers=args.threads, seed=args.seed,
+                     **options)
     model.build_vocab(path).train(progress=False)
-    return model.wv, time.perf_counter() - started
+    return model.wv, time.perf_counter() - started, None, model.state.all_finite()
 
 
 def child(run, args):
+    args.partitions = args.partitions[0]
     tool, options = parse_run(run)
     epochs = options.pop("epochs", args.epochs)
+    costs, finite = None, None
     if tool.startswith("spark-"):
-        wv, wall = run_w2v_spark(tool[6:], args.lines, epochs, options, args)
+        wv, wall, costs, finite = run_w2v_spark(tool[6:], args.lines, epochs, options, args)
+    elif tool.startswith("sim-"):
+        wv, wall, costs, finite = run_simulated(tool[4:], args.lines, epochs, options, args)
     elif tool == "mllib":
         wv, wall = run_mllib(args.lines, epochs, options, args)
     else:
-        wv, wall = run_w2v(tool[4:], args.lines, epochs, options, args)
+        wv, wall, costs, finite = run_w2v(tool[4:], args.lines, epochs, options, args)
+    import resource
+
     from w2v.evaluation import evaluate_analogies, evaluate_word_pairs
-    result = {"run": run, "epochs": epochs, "wall_s": wall, "vocab_size": len(wv),
+    result = {"run": run, "partitions": args.partitions, "seed": args.seed, "epochs": epochs,
+              "wall_s": wall, "vocab_size": len(wv), "finite": finite, "costs": costs,
+              "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+              "children_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
               "analogy": evaluate_analogies(wv, args.analogies, restrict_vocab=30000)["accuracy"],
               "ws353": evaluate_word_pairs(wv, args.pairs)["spearman"]}
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def label(run: str, args) -> str:
+def label(run: str, partitions: int, args) -> str:
     tool, options = parse_run(run)
     options.pop("epochs", None)
     rounds = options.pop("rounds", None)
     extra = ", ".join([f"{k} {v}" for k, v in options.items()]
-                      + ([f"{rounds} rounds/epoch"] if rounds and tool.startswith("spark-") else []))
+                      + ([f"{rounds} rounds/epoch"] if rounds and tool[:4] in ("spar", "sim-") else []))
     if tool.startswith("spark-"):
-        text = f"w2v on Spark, {tool[6:]}, {args.partitions} partitions"
+        text = f"w2v on Spark, {tool[6:]}, {partitions} partitions"
+    elif tool.startswith("sim-"):
+        text = f"w2v.spark simulated, {tool[4:]}, {partitions} partitions"
     elif tool == "mllib":
-        text = f"Spark MLlib Word2Vec (skip-gram, HS), {args.partitions} partitions"
+        text = f"Spark MLlib Word2Vec (skip-gram, HS), {partitions} partitions"
     else:
-        text = f"w2v single machine, {tool[4:]}, {args.partitions} threads"
+        text = f"w2v single machine, {tool[4:]}, {args.threads} threads"
     return f"{text}{', ' + extra if extra else ''}"
+
+
+def table(results, args) -> str:
+    groups = {}
+    for r in results:
+        groups.setdefault((r["run"], r["partitions"]), []).append(r)
+    rows = ["| run | epochs | seeds | wall s | analogy % | WS353 | MB broadcast / sent / received "
+            "a round | merge s a round | peak MB driver / child | finite |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    mean = lambda xs: sum(xs) / len(xs)     # noqa: E731
+    for (run, partitions), rs in groups.items():
+        analogies = [100 * r["analogy"] for r in rs]
+        spread = f" ({min(analogies):.1f}-{max(analogies):.1f})" if len(rs) > 1 else ""
+        costs = [r["costs"] for r in rs if r.get("costs")]
+        if costs:
+            mb = lambda key: mean([c[key] for c in costs]) / 1e6     # noqa: E731
+            traffic = f"{mb('broadcast_bytes'):.1f} / {mb('sent_bytes'):.1f} / {mb('returned_bytes'):.1f}"
+            merge = f"{mean([c['merge_s'] for c in costs]):.2f}"
+        else:
+            traffic = merge = ""
+        peak = f"{max(r['peak_mb'] for r in rs):.0f} / {max(r['children_peak_mb'] for r in rs):.0f}"
+        finite = "" if rs[0].get("finite") is None else ("yes" if all(r["finite"] for r in rs) else "NO")
+        rows.append(f"| {label(run, partitions, args)} | {rs[0]['epochs']} | {len(rs)} | "
+                    f"{mean([r['wall_s'] for r in rs]):.1f} | {mean(analogies):.1f}{spread} | "
+                    f"{mean([r['ws353'] for r in rs]):.3f} | {traffic} | {merge} | {peak} | {finite} |")
+    return "\n".join(rows)
 
 
 def main():
@@ -159,8 +225,11 @@ def main():
                         help="TOOL[:key=value,...] each; see the module docstring")
     parser.add_argument("--epochs", type=int, default=5, help="of every run without epochs=")
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--partitions", type=int, default=2,
-                        help="Spark partitions (w2v and MLlib); threads of single-machine w2v")
+    parser.add_argument("--partitions", type=int, nargs="+", default=[2],
+                        help="Spark partitions (w2v, its simulator and MLlib): each run for each")
+    parser.add_argument("--threads", type=int, default=2, help="threads of single-machine w2v")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="each run for each seed")
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--analogies", default=os.path.join(DATA, "questions-words.txt"))
     parser.add_argument("--pairs", default=os.path.join(DATA, "wordsim353.tsv"))
@@ -185,30 +254,31 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     corpus = prepare_corpus(args.corpus, args.work)
     results = []
-    for run in args.runs:
+    jobs = [(run, partitions, seed) for run in args.runs
+            for partitions in (args.partitions if not run.startswith("w2v-") else [args.threads])
+            for seed in args.seeds]
+    for run, partitions, seed in jobs:
         command = [sys.executable, os.path.abspath(__file__), "--child", run,
                    "--lines", corpus["lines1000"], "--epochs", str(args.epochs),
-                   "--master", args.master, "--partitions", str(args.partitions),
+                   "--master", args.master, "--partitions", str(partitions),
+                   "--threads", str(args.threads), "--seed", str(seed),
                    "--driver-memory", args.driver_memory,
                    "--analogies", args.analogies, "--pairs", args.pairs]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if done.returncode != 0 or not lines:
-            print(f"{run} failed:\n{done.stderr[-3000:]}", file=sys.stderr)
+            print(f"{run} (P={partitions}, seed {seed}) failed:\n{done.stderr[-3000:]}",
+                  file=sys.stderr)
             continue
         result = json.loads(lines[-1][7:])
         results.append(result)
-        print(f"{run}: {result['epochs']} epochs, wall {result['wall_s']:.1f} s, analogy "
-              f"{100 * result['analogy']:.1f}%, WS353 {result['ws353']:.3f}", file=sys.stderr,
-              flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
-    rows = ["| run | epochs | wall s | analogy % | WS353 |", "| --- | ---: | ---: | ---: | ---: |"]
-    for r in results:
-        rows.append(f"| {label(r['run'], args)} | {r['epochs']} | {r['wall_s']:.1f} | "
-                    f"{100 * r['analogy']:.1f} | {r['ws353']:.3f} |")
-    rows.append("")
+        print(f"{run} P={partitions} seed {seed}: {result['epochs']} epochs, wall "
+              f"{result['wall_s']:.1f} s, analogy {100 * result['analogy']:.1f}%, WS353 "
+              f"{result['ws353']:.3f}", file=sys.stderr, flush=True)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+    rows = [table(results, args), ""]
     rows.append(f"{os.path.basename(args.corpus)} in 1,000-word lines: {corpus['tokens']:,} words; "
                 f"master {args.master}; {platform.processor() or platform.machine()}, "
                 f"{os.cpu_count()} cores; python {platform.python_version()}.")

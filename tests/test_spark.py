@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -17,7 +18,8 @@ from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
 from w2v.training.state import TrainingState
 from w2v.spark import (add_blocks, array_groups, changed_blocks, cut_into_parts, merge_block,
-                       round_seed, round_slice)
+                       blend_rows, merge_kinds, merge_reference, merged_rows, quality_warning,
+                       round_seed, round_slice, train_in_process, updates_per_row)
 
 REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
 
@@ -66,37 +68,114 @@ def test_partitions_are_cut_into_equal_parts_in_corpus_order(parts):
         assert abs(words - offsets[-1] / parts) <= longest
 
 
-def test_rows_are_averaged_over_the_partitions_that_touched_them():
+def test_merge_rules_on_a_few_rows():
+    start = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
+    touched = np.array([2, 1])
+    # partition rows: row 0 -> [2, 2] and [4, 3]; row 1 -> [5, 4]
+    sums = np.array([[6.0, 5.0], [5.0, 4.0]], dtype=np.float32)
+    np.testing.assert_allclose(merged_rows(start, touched, sums, "mean"), [[3, 2.5], [5, 4]])
+    # start + the changes: row 0 + (1, 0) + (3, 1); row 1 + (2, 0)
+    np.testing.assert_allclose(merged_rows(start, touched, sums, "sum"), [[5, 3], [5, 4]])
+    maxima = np.array([[4.0, 3.0], [5.0, 4.0]], dtype=np.float32)
+    np.testing.assert_array_equal(merged_rows(start, touched, maxima, "max"), maxima)
+    with pytest.raises(ValueError, match="'median' is not one of"):
+        merged_rows(start, touched, sums, "median")
+
+
+@pytest.mark.parametrize("merge, moment_merge", [("mean", "mean"), ("sum", "mean"),
+                                                 ("sum", "sum"), ("sum", "max"), ("mean", "max")])
+def test_blocks_merged_on_the_driver_equal_the_plain_merge(merge, moment_merge):
+    """changed_blocks (partitions) -> add_blocks (Spark's reduce) -> merge_block (driver)
+    computes merge_reference's rows for every rule."""
     rng = np.random.default_rng(0)
     n, dim = 5000, 8                         # several blocks of rows
     start = rng.standard_normal((n, dim)).astype(np.float32)
-    moments = {name: (rng.random((n, dim), dtype=np.float32), rng.random((n, dim), dtype=np.float32))
-               for name in ("in", "out")}
+    moments = {name: (rng.standard_normal((n, dim)).astype(np.float32),
+                      rng.random((n, dim), dtype=np.float32)) for name in ("in", "out")}
     old = array_groups(TrainingState({"in": start, "out": start * 2}, moments))
-    partitions, touched = [], []
+    partitions = []
     for p in range(3):
         rows = rng.choice(n, size=1500, replace=False)
         new = [[a.copy() for a in group] for group in old]
         for group in new:
-            for a in group:
-                a[rows] += p + 1
+            group[0][rows] += rng.standard_normal((len(rows), dim)).astype(np.float32)
+            group[1][rows] += p + 1
+            group[2][rows] = rng.random((len(rows), dim), dtype=np.float32)    # v >= 0
         partitions.append(new)
-        touched.append(set(rows.tolist()))
+    combine = partial(add_blocks, kinds=merge_kinds(3, moment_merge))
     merged = {}
     for new in partitions:
         for group in (0, 1):
             for key, value in changed_blocks(group, new[group], old[group]):
-                merged[key] = add_blocks(merged[key], value) if key in merged else value
+                merged[key] = combine(merged[key], value) if key in merged else value
     result = [[a.copy() for a in group] for group in old]
     for (group, block), (counts, sums) in merged.items():
-        merge_block(result[group], block, counts, sums)
-    for row in range(0, n, 7):
-        who = [p for p in range(3) if row in touched[p]]
-        for group in (0, 1):
-            for j, a in enumerate(result[group]):
-                expected = (np.mean([partitions[p][group][j][row] for p in who], axis=0)
-                            if who else old[group][j][row])
-                np.testing.assert_allclose(a[row], expected, rtol=1e-6)
+        merge_block(result[group], block, counts, sums, merge, moment_merge)
+    for group in (0, 1):
+        expected = merge_reference(old[group], [p[group] for p in partitions], merge, moment_merge)
+        for got, want in zip(result[group], expected):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_blend_moves_rare_rows_by_the_sum_and_frequent_rows_by_the_mean():
+    start = np.zeros((3, 2), dtype=np.float32)
+    touched = np.array([4, 4, 1])
+    sums = np.full((3, 2), 8.0, dtype=np.float32)            # 4 partitions moved each by 2
+    updates = np.array([0.0, 1e9, 5.0])
+    got = blend_rows(start, touched, sums, updates, half=10.0)
+    np.testing.assert_allclose(got[0], merged_rows(start[:1], touched[:1], sums[:1], "sum")[0])
+    np.testing.assert_allclose(got[1], merged_rows(start[1:2], touched[1:2], sums[1:2], "mean")[0],
+                               rtol=1e-6)
+    np.testing.assert_allclose(got[2], sums[2])              # one partition: its row
+    # k = 4, s = 5 / 15: the sum divided by 1 + 3 / 3
+    np.testing.assert_allclose(blend_rows(start, touched, sums, np.full(3, 5.0), 10.0)[0], 4.0)
+
+
+@pytest.mark.parametrize("params", [dict(), dict(sg=True), dict(hs=True, negative=0),
+                                    dict(sample=0, shrink_windows=False)])
+def test_updates_per_row_add_up_to_the_updates_of_a_task(params):
+    config = Config(**params)
+    counts = np.array([500, 300, 100, 50, 20, 5], dtype=np.int64)
+    model = Word2Vec(config=config)
+    from w2v.data.vocab import Vocab
+    model.vocab = Vocab.from_counts(list("abcdef"), counts, 1, None)
+    huffman = model.huffman_tree() if config.hs else None
+    words = 1000.0
+    rows = updates_per_row(config, counts, words, huffman)
+    context = config.window + 1 if config.shrink_windows else 2 * config.window
+    from w2v.data.sampling import keep_probabilities
+    words *= (counts * keep_probabilities(counts, config.sample)).sum() / counts.sum()
+    assert rows["in"].sum() == pytest.approx(words * context)
+    targets = words * (context if config.sg else 1)
+    if config.negative:
+        assert rows["out"].sum() == pytest.approx(targets * (1 + config.negative))
+    if config.hs:
+        starts = huffman[0]
+        expected = (rows["in"] / context * (context if config.sg else 1) * np.diff(starts)).sum()
+        assert rows["hs"].sum() == pytest.approx(expected) and len(rows["hs"]) == 5
+    assert np.all(np.diff(rows["in"]) <= 0)                  # frequent words: more updates
+
+
+def test_the_simulator_cuts_partitions_as_spark_does(toy_corpus):
+    from w2v.spark import _partitions_of
+    corpus, _ = build_corpus(toy_corpus, Config())
+    for parts in (1, 3, 32):
+        partitions = _partitions_of(corpus, parts)
+        assert len(partitions) == parts
+        ids = np.concatenate([ids for blocks in partitions for ids, _ in blocks])
+        np.testing.assert_array_equal(ids, corpus.ids)
+        sizes = [sum(len(ids) for ids, _ in blocks) for blocks in partitions]
+        assert max(sizes) - min(sizes) <= 2 * int(np.diff(corpus.sentence_starts).max())
+
+
+def test_many_partitions_with_the_mean_get_a_warning():
+    for merge in ("mean", "sum", "blend"):
+        assert "quality is known to fall" in quality_warning(Config(spark_merge=merge), 32, 1)
+        assert quality_warning(Config(spark_merge=merge), 2, 1) is None
+    with pytest.raises(ValueError, match="spark_merge='avg' is out of range"):
+        Config(spark_merge="avg")
+    with pytest.raises(ValueError, match="spark_moment_merge"):
+        Config(spark_moment_merge="min")
 
 
 def test_round_seeds_differ_and_repeat():
@@ -295,3 +374,30 @@ def test_the_spark_submit_script_writes_a_model(spark, toy_corpus, tmp_path, cap
     assert Word2Vec.load(out).W_in.shape[1] == 20
     assert "model written to" in capsys.readouterr().out
     assert spark.sparkContext._jsc is not None          # the test's own session still runs
+
+
+@pytest.mark.parametrize("merge", ["mean", "sum"])
+def test_the_in_process_simulator_computes_what_spark_does(spark, toy_corpus, merge):
+    from w2v.spark import train
+    params = dict(epochs=1, rounds_per_epoch=2, num_partitions=2, seed=11, merge=merge,
+                  vector_size=20, progress=False)
+    on_spark = train(toy_corpus, spark, **params)
+    in_process = train_in_process(toy_corpus, **params)
+    assert on_spark.vocab.index_to_key == in_process.vocab.index_to_key
+    for name, array in on_spark.state.file_arrays().items():
+        np.testing.assert_array_equal(array, in_process.state.file_arrays()[name], err_msg=name)
+    assert on_spark.history[0]["words"] == in_process.history[0]["words"]
+    assert on_spark.round_costs[0]["broadcast_bytes"] == in_process.round_costs[0]["broadcast_bytes"]
+
+
+@pytest.mark.parametrize("params", [dict(sg=True), dict(hs=True, negative=0),
+                                    dict(sg=True, hs=True, optimizer="sgd")])
+def test_skip_gram_and_hierarchical_softmax_train_on_spark(spark, toy_corpus, toy_questions, params):
+    from w2v.spark import train
+    model = train(toy_corpus, spark, epochs=3, num_partitions=2, seed=2, progress=False, **params)
+    for name, value in params.items():
+        assert getattr(model.config, name) == value
+    assert model.state.all_finite()
+    if model.config.hs:
+        assert "hs" in model.state.tables
+    assert evaluate_analogies(model, toy_questions, restrict_vocab=None)["accuracy"] >= 0.8

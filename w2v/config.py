@@ -22,6 +22,8 @@ OPTIMIZERS = ("adam", "sgd")
 # alpha 0.05 (39.6% / 0.687 against 37.3% / 0.661 at 0.025 and 37.2% / 0.680 at 0.075).
 MODEL_DEFAULTS = {"alpha": {False: 0.075, True: 0.05}, "lr": {False: 0.01, True: 0.01}}
 ENCODING_ERRORS = ("strict", "replace", "ignore")
+SPARK_MERGES = ("mean", "sum", "blend")
+SPARK_MOMENT_MERGES = ("mean", "sum", "max")
 
 
 def _param(default, help):
@@ -121,6 +123,14 @@ class Config:
     alpha: Optional[float] = _param(None, "sgd: learning rate at the start, decayed linearly to "
                                           "min_alpha (word2vec's: 0.05 CBOW, 0.025 skip-gram)")
     min_alpha: float = _param(0.0001, "sgd: learning rate at the end of training")
+
+    # Spark (w2v.spark): how the partitions' rows are merged after every round
+    spark_merge: str = _param("mean", "w2v.spark: a row touched by several partitions becomes "
+                                      "\"mean\": the mean of their rows; \"sum\": the start "
+                                      "row plus the sum of their changes (see README, Spark)")
+    spark_moment_merge: str = _param("mean", "w2v.spark, adam: the moments of such a row become "
+                                             "\"mean\": their mean; \"sum\": start plus the sum of "
+                                             "changes; \"max\": m their mean, v their maximum")
 
     # Execution
     workers: Optional[int] = _param(None, "training threads; None: all cores")
@@ -226,6 +236,9 @@ class Config:
                 raise TypeError(f"corpus_cache must be a file path, got {self.corpus_cache!r}")
             self.corpus_cache = os.fspath(self.corpus_cache)
         need(self.encoding_errors in ENCODING_ERRORS, "encoding_errors", f"one of {ENCODING_ERRORS}")
+        need(self.spark_merge in SPARK_MERGES, "spark_merge", f"one of {SPARK_MERGES}")
+        need(self.spark_moment_merge in SPARK_MOMENT_MERGES, "spark_moment_merge",
+             f"one of {SPARK_MOMENT_MERGES}")
         need(isinstance(self.rollback_on_divergence, bool), "rollback_on_divergence", "True or False")
         parse_interval(self.checkpoint_every, "checkpoint_every")
         for name in ("max_vocab_size", "max_final_vocab", "workers"):

@@ -1,4 +1,5 @@
-"""CBOW with negative sampling on Apache Spark, with the same Cython core (`pip install "w2v[spark]"`).
+"""Word2vec (CBOW or skip-gram, negative sampling and/or hierarchical softmax) on Apache
+Spark, with the same Cython core (`pip install "w2v[spark]"`).
 
     from w2v.spark import train
     model = train("hdfs:///corpus/*.txt", spark=spark, epochs=5)   # or an RDD / a DataFrame
@@ -21,8 +22,14 @@ How a run goes (the driver decides, the executors train):
    and Adam moments. The learning rate decays linearly over the global progress, round
    by round, as in single-machine training. A partition sends back only the rows it
    changed, in blocks of rows; Spark sums each block over the partitions and counts
-   who touched each row, and the driver sets every touched row to the mean over the
-   partitions that touched it (Spark MLlib's scheme). Untouched rows keep their values.
+   who touched each row, and the driver merges every touched row by `spark_merge`
+   (see `merged_rows`, `blend_rows`): "mean" over the partitions that touched it (Spark
+   MLlib's scheme), "sum" of their changes, or "blend" of the two by how often a task
+   updates the row. Adam's moments merge by `spark_moment_merge`. Untouched rows keep
+   their values.
+
+`train_in_process` runs the same partitions, tasks and merge without Spark, one task
+after the other: what P executors compute, measured on one machine.
 
 Memory: the driver holds the model, one serialised copy for the broadcast and the
 merged rows of one or two result partitions at a time (streamed); a task holds the
@@ -61,6 +68,7 @@ INSTALL_HINT = ('w2v.spark needs pyspark: pip install "w2v[spark]" (Spark 4 also
 BLOCK_WORDS = 1 << 20          # ids per persisted record of a partition's id stream
 MERGE_BLOCK_BYTES = 1 << 21    # about this many bytes per block of rows sent back for merging
 _TOTALS = None                 # key of the (tokens, lines) record while counting: never a word
+BLEND_HALF = float(os.environ.get("W2V_BLEND_HALF", 100))
 _STATS = -1                    # first key element of a partition's statistics after a round
 
 
@@ -217,6 +225,7 @@ def count_vocab(sentences, config: Config) -> Tuple[Vocab, CorpusStats]:
 def _encode_partition(sentences: Iterable, setup) -> Iterable:
     """(ids, sentence_starts, lines_split, extra_pieces) blocks of about BLOCK_WORDS tokens."""
     config, vocab = _setup_of(setup)
+    config = config.replace(corpus_cache=None)     # blocks in memory: Spark persists them
     batch, words = [], 0
 
     def encode(batch):
@@ -345,24 +354,130 @@ def changed_blocks(group: int, new: Sequence[np.ndarray], old: Sequence[np.ndarr
         yield (group, block), (mask.astype(np.int32), rows)
 
 
-def add_blocks(a, b):
-    """Sum two partitions' blocks of rows and their touch counts (reduceByKey)."""
+def merge_kinds(group_size: int, moment_merge: str) -> Tuple[str, ...]:
+    """How each array of a group combines over partitions: "add" (sums, for "mean" and
+    "sum") or "max" (Adam's second moment under moment_merge="max")."""
+    kinds = ["add"] * group_size
+    if group_size == 3 and moment_merge == "max":
+        kinds[2] = "max"
+    return tuple(kinds)
+
+
+def add_blocks(a, b, kinds: Sequence[str] = ()):
+    """Combine two partitions' blocks of rows and their touch counts (reduceByKey): rows
+    summed, or their elementwise maximum for the arrays whose kind is "max"."""
     np.add(a[0], b[0], out=a[0])
-    np.add(a[1], b[1], out=a[1])
+    if "max" not in kinds:
+        np.add(a[1], b[1], out=a[1])
+        return a
+    for j, kind in enumerate(kinds):
+        (np.maximum if kind == "max" else np.add)(a[1][:, j], b[1][:, j], out=a[1][:, j])
     return a
 
 
+def merged_rows(start: np.ndarray, touched: np.ndarray, combined: np.ndarray, rule: str) -> np.ndarray:
+    """The merged value of rows touched by `touched` (> 0) partitions, from their values at
+    the start of the round and `combined` over those partitions (a sum, or for "max" a
+    maximum):
+
+    - "mean": the mean of the partitions' rows (Spark MLlib's rule);
+    - "sum": the start row plus the sum of the partitions' changes, as if their updates
+      had all been applied to one copy (what Hogwild threads do on one machine);
+    - "max": the maximum (Adam's second moment, which is never negative).
+    """
+    if rule == "mean":
+        return combined / touched[:, None].astype(np.float32)
+    if rule == "sum":
+        return start + (combined - touched[:, None].astype(np.float32) * start)
+    if rule == "max":
+        return combined
+    raise ValueError(f"merge rule {rule!r} is not one of mean, sum, max")
+
+
+def updates_per_row(config: Config, counts: np.ndarray, words: float, huffman=None) -> dict:
+    """About how many times one task updates each row of each table ({"in": float64[rows],
+    ...}) when it trains `words` words of the id stream (before subsampling): from the words' frequencies, the
+    subsampling, the mean window (window + 1 context words with shrinking windows) and
+    the negative sampler's distribution. Used by the "blend" merge rule."""
+    from w2v.data.sampling import keep_probabilities
+    counts = np.asarray(counts, dtype=np.float64)
+    kept = counts * keep_probabilities(counts, config.sample)
+    occurrences = kept / counts.sum() * words                  # kept by subsampling
+    context = (config.window + 1) if config.shrink_windows else 2 * config.window
+    positives = occurrences * (context if config.sg else 1)     # times a word is a target
+    rows = {"in": occurrences * context}
+    if config.negative:
+        q = counts ** config.ns_exponent
+        rows["out"] = positives + positives.sum() * config.negative * q / q.sum()
+    if config.hs:
+        starts, _, points = huffman
+        lengths = np.diff(starts)
+        rows["hs"] = np.bincount(points, weights=np.repeat(positives, lengths),
+                                 minlength=len(counts) - 1)
+    return rows
+
+
+def blend_rows(start: np.ndarray, touched: np.ndarray, sums: np.ndarray,
+               updates: np.ndarray, half: float) -> np.ndarray:
+    """"blend": start + the sum of the partitions' changes / (1 + (k - 1) s), with k the
+    partitions that touched the row and s = u / (u + half) from u, the updates a task
+    makes to the row in a round: a row each task updates rarely moves by the sum of the
+    changes (they add up, as on one machine), one each task updates often by their mean
+    (each task already took it where the data pulls it; adding the changes overshoots)."""
+    k = touched[:, None].astype(np.float32)
+    share = (updates / (updates + half)).astype(np.float32)[:, None]
+    return start + (sums - k * start) / (1 + (k - 1) * share)
+
+
+def array_rules(group_size: int, merge: str, moment_merge: str) -> Tuple[str, ...]:
+    """The rule of each array of a group: the table's, then Adam's m and v."""
+    if group_size == 1:
+        return (merge,)
+    if moment_merge == "max":
+        return (merge, "mean", "max")
+    return (merge, moment_merge, moment_merge)
+
+
 def merge_block(arrays: Sequence[np.ndarray], block: int, touched: np.ndarray,
-                sums: np.ndarray) -> int:
-    """Set every touched row to the mean over the partitions that touched it. Returns
-    how many rows changed."""
+                combined: np.ndarray, merge: str = "mean", moment_merge: str = "mean",
+                updates: Optional[np.ndarray] = None, half: float = 0.0) -> int:
+    """Set every touched row of `arrays` (a group: a table and its Adam moments, still
+    as broadcast) to its merged value (`merged_rows`; "blend": `blend_rows` with the
+    table's `updates` per row). Returns how many rows changed."""
     lo = block * block_rows(arrays)
     mask = touched > 0
     rows = np.flatnonzero(mask) + lo
-    means = sums[mask] / touched[mask][:, None, None].astype(np.float32)
-    for j, a in enumerate(arrays):
-        a[rows] = means[:, j]
+    counts = touched[mask]
+    for j, (a, rule) in enumerate(zip(arrays, array_rules(len(arrays), merge, moment_merge))):
+        if rule == "blend":
+            a[rows] = blend_rows(a[rows], counts, combined[mask, j], updates[rows], half)
+        else:
+            a[rows] = merged_rows(a[rows], counts, combined[mask, j], rule)
     return len(rows)
+
+
+def merge_reference(start: Sequence[np.ndarray], partitions: Sequence[Sequence[np.ndarray]],
+                    merge: str = "mean", moment_merge: str = "mean") -> List[np.ndarray]:
+    """The merge of whole groups, the plain way (for tests): `start` is a group as
+    broadcast, `partitions` the group as each partition left it. A row is touched by a
+    partition where any of its arrays differs from the start."""
+    rules = array_rules(len(start), merge, moment_merge)
+    touched = np.stack([np.any([(a != b).any(axis=1) for a, b in zip(p, start)], axis=0)
+                        for p in partitions])                      # [partitions, rows]
+    out = []
+    for j, rule in enumerate(rules):
+        result = start[j].copy()
+        for row in np.flatnonzero(touched.any(axis=0)):
+            who = np.flatnonzero(touched[:, row])
+            values = np.stack([partitions[p][j][row] for p in who]).astype(np.float64)
+            if rule == "mean":
+                result[row] = values.mean(axis=0)
+            elif rule == "sum":
+                result[row] = start[j][row] + (values - start[j][row]).sum(axis=0)
+            else:
+                result[row] = values.max(axis=0)
+        out.append(result)
+    return out
 
 
 # -------------------------------------------------------------- one partition, one round
@@ -380,8 +495,11 @@ def round_seed(seed: int, run: int, round_index: int, partition: int) -> int:
 def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[int],
                  round_index: int, part: int, parts: int, lr_range: Tuple[float, float],
                  step0: int, run: int) -> Iterable:
+    """One partition's task in one round (Spark's, and the in-process simulator's): train
+    its slice from the broadcast state; ((group, block), (touched, rows)) for every block
+    of rows it changed, then ((_STATS, index), (words, windows, loss sum, Adam steps))."""
     corpus = round_slice(blocks, sizes[index], part, parts)
-    words = windows = steps = 0
+    words = windows = steps = sent = 0
     loss = 0.0
     trainable = corpus.n_words > 1 and np.diff(corpus.sentence_starts).max() >= 2
     if trainable:
@@ -399,24 +517,160 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
             diverged = False
         except TrainingDiverged:
             diverged = True
-        epoch = model.last_report.epochs[0]
-        words, windows, steps = epoch.words, epoch.windows, model.state.adam_step - step0
-        loss = math.nan if diverged else epoch.loss * epoch.windows
+        epochs = model.last_report.epochs if model.last_report is not None else []
+        if epochs:
+            words, windows = epochs[0].words, epochs[0].windows
+            loss = epochs[0].loss * epochs[0].windows
+        steps = model.state.adam_step - step0
+        if diverged:
+            loss = math.nan
         if not diverged:
             new = array_groups(model.state)
             old = array_groups(TrainingState.from_file_arrays(arrays, config, len(vocab)))
             for group, (new_arrays, old_arrays) in enumerate(zip(new, old)):
-                yield from changed_blocks(group, new_arrays, old_arrays)
-    yield (_STATS, index), (words, windows, loss, steps)
+                for key, value in changed_blocks(group, new_arrays, old_arrays):
+                    sent += value[0].nbytes + value[1].nbytes
+                    yield key, value
+    yield (_STATS, index), (words, windows, loss, steps, sent)
+
+
+def _combine_all(pairs: Iterable, combine, merged: dict) -> dict:
+    for key, value in pairs:
+        merged[key] = combine(merged[key], value) if key in merged else value
+    return merged
+
+
+class _Shared:
+    """A value every partition reads, in this process (what a Spark broadcast is)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def destroy(self) -> None:
+        self.value = None
+
+
+class _SparkRounds:
+    """Runs a round's tasks on Spark: each partition of the persisted id stream is one
+    task, blocks are combined by reduceByKey and streamed to the driver."""
+
+    def __init__(self, encoded):
+        self.encoded = encoded
+        self.sc = encoded.context
+
+    def share(self, value):
+        return self.sc.broadcast(value)
+
+    def run(self, task, combine, partitions: int) -> Iterable:
+        merged = self.encoded.mapPartitionsWithIndex(task).reduceByKey(combine,
+                                                                       numPartitions=partitions)
+        return merged.toLocalIterator(prefetchPartitions=True)
+
+
+class _LocalRounds:
+    """Runs a round's tasks one after the other in this process, on the same partitions
+    Spark would have: the in-process simulator of `train_in_process`."""
+
+    def __init__(self, partitions: Sequence[list]):
+        self.partitions = partitions
+
+    def share(self, value):
+        return _Shared(value)
+
+    def run(self, task, combine, partitions: int) -> Iterable:
+        merged: dict = {}
+        for index, blocks in enumerate(self.partitions):
+            _combine_all(task(index, iter(blocks)), combine, merged)
+        return merged.items()
+
+
+def _partitions_of(corpus: Corpus, parts: int) -> List[list]:
+    """The id stream of `corpus` cut into `parts` partitions exactly as `balance` cuts
+    Spark's (by word position, at sentence boundaries, in corpus order)."""
+    total = corpus.n_words
+    pieces = sorted(cut_into_parts(0, iter([(corpus.ids, corpus.sentence_starts)]), [0], total, parts),
+                    key=lambda piece: piece[0])
+    partitions = [[] for _ in range(parts)]
+    for (part, _), value in pieces:
+        partitions[part].append(value)
+    return partitions
+
+
+def _check_merge(merge: Optional[str], moment_merge: Optional[str], config: Config) -> Config:
+    changes = {name: value for name, value in (("spark_merge", merge),
+                                                ("spark_moment_merge", moment_merge))
+               if value is not None}
+    return config.replace(**changes) if changes else config
+
+
+def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> Optional[str]:
+    """Why this configuration is known to train worse vectors than one machine, or None
+    (measured with `train_in_process`: README, "On Spark: many partitions")."""
+    if partitions < 4:
+        return None
+    known = {"mean": "a row touched by k partitions moves about 1/k as far as on one machine "
+                     "(32 partitions: 0.8% analogy against 13.3% on one machine, sgd)",
+             "sum": "the partitions' changes to frequent rows add up and overshoot (32 "
+                    "partitions: training exploded with sgd and adam)",
+             "blend": "it is the best rule measured at 32 partitions but still far below one "
+                      "machine (3.4% analogy against 13.3% with 10 rounds an epoch) and it "
+                      "diverged with sgd on a small corpus"}[config.spark_merge]
+    return (f"{partitions} partitions with spark_merge={config.spark_merge!r}: quality is known "
+            f"to fall well below one machine's: {known}; use fewer partitions (2 are close to "
+            f"one machine) or check the vectors")
+
+
+def train_in_process(data, *, model: Optional[Word2Vec] = None, epochs: Optional[int] = None,
+                     rounds_per_epoch: int = 1, num_partitions: int = 2,
+                     merge: Optional[str] = None, moment_merge: Optional[str] = None,
+                     progress: bool = False, callbacks: Sequence[Callable] = (),
+                     config: Optional[Config] = None, **params) -> Word2Vec:
+    """What `train` computes with `num_partitions` partitions, without Spark: the same
+    partitions, seeds, tasks and merge, the tasks run one after the other in this
+    process (one core). For measuring how quality depends on partitions and merge rules
+    on one machine; `data` is what `Word2Vec.build_vocab` takes (a path, sentences).
+    With the same seed and partitions it returns the model Spark would."""
+    from tqdm.auto import tqdm
+
+    if model is not None:
+        raise TypeError("train_in_process starts a fresh model")
+    if config is None:
+        config = Config(**params)
+    elif params:
+        config = config.replace(**params)
+    config = _check_merge(merge, moment_merge, config)
+    epochs = config.epochs if epochs is None else epochs
+    _check_counts(epochs, rounds_per_epoch, num_partitions)
+    corpus, vocab = build_corpus(data, config)
+    model = Word2Vec(config=config)
+    model.vocab = vocab
+    model._init_weights()
+    partitions = _partitions_of(corpus, num_partitions)
+    sizes = [sum(len(ids) for ids, _ in blocks) for blocks in partitions]
+    setup = _Shared({"config": config.to_dict(), "words": vocab.index_to_key, "counts": vocab.counts})
+    _run_rounds(model, _LocalRounds(partitions), setup, sizes, corpus.stats, epochs,
+                rounds_per_epoch, list(callbacks), progress, tqdm)
+    return model
+
+
+def _check_counts(epochs, rounds_per_epoch, num_partitions) -> None:
+    for name, value, allowed in (("epochs", epochs, ">= 1"), ("rounds_per_epoch", rounds_per_epoch, ">= 1"),
+                                 ("num_partitions", num_partitions, ">= 1 (or None: the cluster's cores)")):
+        if value is None and name == "num_partitions":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} is out of range: must be an integer {allowed}")
 
 
 # --------------------------------------------------------------------------- driver
 def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Word2Vec] = None,
           epochs: Optional[int] = None, rounds_per_epoch: int = 1,
-          num_partitions: Optional[int] = None, progress: bool = True,
+          num_partitions: Optional[int] = None, merge: Optional[str] = None,
+          moment_merge: Optional[str] = None, progress: bool = True,
           callbacks: Sequence[Callable] = (), config: Optional[Config] = None,
           **params) -> Word2Vec:
-    """Train CBOW on Spark and return a `w2v.Word2Vec` (save, query, export as usual).
+    """Train on Spark and return a `w2v.Word2Vec` (save, query, export as usual): every
+    model of Word2Vec (sg, hs, cbow_mean, ...) with the same hyperparameters.
 
     data: an RDD of token lists, a DataFrame (`column`: text or array<string>), or a
       path / list of paths of text files (one sentence a line) read with `spark`.
@@ -429,7 +683,12 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
     num_partitions: train with this many partitions, each one task a round (default:
       the cluster's default parallelism, its cores). The id stream is cut into that many
       parts of equal size, whatever the partitions of the input.
+    merge, moment_merge: how rows touched by several partitions are merged after a
+      round (default: config.spark_merge, config.spark_moment_merge; see `merged_rows`).
     callbacks: f(model, epoch_stats) after each epoch.
+
+    After training, model.round_costs lists each round's seconds, bytes broadcast, bytes
+    the partitions sent and the driver received, and the driver's merge time.
     """
     pyspark = _pyspark()
     from tqdm.auto import tqdm
@@ -449,13 +708,15 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
         raise ValueError("w2v.spark does not train subword models (maxn > 0): averaging the "
                          "n-gram rows between partitions has not been built or tested; train "
                          "them with Word2Vec(corpus, maxn=6, ...) on one machine")
+    if config.corpus_cache is not None:
+        raise ValueError("corpus_cache is a single-machine setting: on Spark the id stream is "
+                         "persisted by Spark (memory, then disk); leave corpus_cache unset")
+    if model is not None and (merge is not None or moment_merge is not None):
+        model.config = config = _check_merge(merge, moment_merge, config)
+    else:
+        config = _check_merge(merge, moment_merge, config)
     epochs = config.epochs if epochs is None else epochs
-    for name, value, allowed in (("epochs", epochs, ">= 1"), ("rounds_per_epoch", rounds_per_epoch, ">= 1"),
-                                 ("num_partitions", num_partitions, ">= 1 (or None: the cluster's cores)")):
-        if value is None and name == "num_partitions":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} is out of range: must be an integer {allowed}")
+    _check_counts(epochs, rounds_per_epoch, num_partitions)
     callbacks = list(callbacks)
     for cb in callbacks:
         if not callable(cb):
@@ -513,8 +774,8 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
                            stats.lines_split + stats.extra_pieces)
         logger.info("id stream: %d words in %d partitions (%.1f s since start)", n_words,
                     len(sizes), time.perf_counter() - started)
-        _run_rounds(model, balanced, setup, words_per_partition, stats, epochs, rounds_per_epoch,
-                    callbacks, progress, tqdm)
+        _run_rounds(model, _SparkRounds(balanced), setup, words_per_partition, stats, epochs,
+                    rounds_per_epoch, callbacks, progress, tqdm)
     finally:
         encoded.unpersist()
         if balanced is not None:
@@ -523,10 +784,12 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
     return model
 
 
-def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: CorpusStats,
+def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: CorpusStats,
                 epochs: int, rounds: int, callbacks, progress: bool, tqdm) -> None:
     config = model.config
-    sc = encoded.context
+    warning = quality_warning(config, len(sizes), rounds)
+    if warning:
+        logger.warning(warning)
     if config.optimizer == "adam":
         lr_start, lr_end = config.lr, config.min_lr
     else:
@@ -534,7 +797,16 @@ def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: Corpus
     total_rounds = epochs * rounds
     run = model.train_runs
     groups = array_groups(model.state)
+    updates, half = [None] * len(groups), 0.0
+    if config.spark_merge == "blend":
+        per_task = updates_per_row(config, model.vocab.counts, sum(sizes) / len(sizes) / rounds,
+                                   model.huffman_tree() if config.hs else None)
+        updates = [per_task[name] for name in model.state.tables]
+        half = BLEND_HALF
+    kinds = merge_kinds(len(groups[0]), config.spark_moment_merge)
+    combine = partial(add_blocks, kinds=kinds) if "max" in kinds else add_blocks
     report = TrainingReport(workers=len(sizes))
+    model.round_costs = []
     bar = tqdm(total=total_rounds, unit="round", disable=not progress, dynamic_ncols=True)
     try:
         for epoch in range(epochs):
@@ -546,28 +818,39 @@ def _run_rounds(model: Word2Vec, encoded, setup, sizes: List[int], stats: Corpus
                 lr0 = linear_schedule(lr_start, lr_end, round_index / total_rounds)
                 lr1 = linear_schedule(lr_start, lr_end, (round_index + 1) / total_rounds)
                 round_started = time.perf_counter()
-                state = sc.broadcast(model.state.file_arrays())
+                arrays = model.state.file_arrays()
+                state = executor.share(arrays)
                 broadcast_s = time.perf_counter() - round_started
+                cost = {"broadcast_bytes": sum(a.nbytes for a in arrays.values()),
+                        "returned_bytes": 0, "sent_bytes": 0, "merge_s": 0.0, "rows_merged": 0}
                 try:
                     task = partial(_train_round, setup=setup, state=state, sizes=sizes,
                                    round_index=round_index, part=part, parts=rounds,
                                    lr_range=(lr0, lr1), step0=model.state.adam_step, run=run)
-                    merged = (encoded.mapPartitionsWithIndex(task)
-                              .reduceByKey(add_blocks, numPartitions=len(sizes)))
                     steps = 0
-                    for key, value in merged.toLocalIterator(prefetchPartitions=True):
+                    for key, value in executor.run(task, combine, len(sizes)):
                         if key[0] == _STATS:
                             tally["words"] += value[0]
                             tally["windows"] += value[1]
                             tally["loss"] += value[2]
                             steps = max(steps, value[3])
+                            cost["sent_bytes"] += value[4]
                         else:
-                            merge_block(groups[key[0]], key[1], *value)
+                            merge_started = time.perf_counter()
+                            cost["rows_merged"] += merge_block(
+                                groups[key[0]], key[1], *value, merge=config.spark_merge,
+                                moment_merge=config.spark_moment_merge, updates=updates[key[0]],
+                                half=half)
+                            cost["merge_s"] += time.perf_counter() - merge_started
+                            cost["returned_bytes"] += value[0].nbytes + value[1].nbytes
                 finally:
                     state.destroy()
                 model.state.adam_step += steps
-                logger.info("round %d/%d: %.1f s (broadcast %.1f s)", round_index + 1, total_rounds,
-                            time.perf_counter() - round_started, broadcast_s)
+                cost["seconds"] = time.perf_counter() - round_started
+                model.round_costs.append(cost)
+                logger.info("round %d/%d: %.1f s (broadcast %.1f s, merge %.1f s, %d rows)",
+                            round_index + 1, total_rounds, cost["seconds"], broadcast_s,
+                            cost["merge_s"], cost["rows_merged"])
                 bar.update(1)
                 bar.set_postfix(epoch=epoch + 1, loss=f"{tally['loss'] / max(tally['windows'], 1):.4f}",
                                 lr=f"{lr1:.2e}", refresh=False)
