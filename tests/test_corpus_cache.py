@@ -267,14 +267,15 @@ def test_command_line_cache_and_a_bad_one(toy_corpus, tmp_path):
     command = [sys.executable, "-m", "w2v", "train", toy_corpus, "--epochs", "1",
                "--vector-size", "8", "--no-progress", "--corpus-cache", str(cache),
                "-o", str(tmp_path / "m.npz")]
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    run = subprocess.run(command, capture_output=True, text=True, env=env)
+    # cwd=tmp_path: from the repository root `-m w2v` would import the source folder, not
+    # the w2v being tested (installed, or found through PYTHONPATH)
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "writing the id stream to the corpus cache" in run.stderr
-    run = subprocess.run(command, capture_output=True, text=True, env=env)
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0 and "reused" in run.stderr
     cache.write_bytes(cache.read_bytes()[:-1])
-    run = subprocess.run(command, capture_output=True, text=True, env=env)
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "is truncated" in run.stderr.strip().splitlines()[-1]
 
