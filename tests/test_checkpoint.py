@@ -93,7 +93,8 @@ def resume_from(copy, tmp_path, corpus, **overrides):
 # --------------------------------------------------------------- resuming in process
 @pytest.mark.parametrize("model", [{}, {"sg": True, "hs": True}, {"hs": True, "negative": 0},
                                    {"sg": True, "shared_negatives": False},
-                                   {"sg": True, "minn": 3, "maxn": 4, "bucket": 500}])
+                                   {"sg": True, "minn": 3, "maxn": 4, "bucket": 500}],
+                         ids=["cbow", "sg-ns-hs", "cbow-hs", "sg-per-pair", "sg-subwords"])
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_resuming_any_epoch_checkpoint_ends_bit_identical(toy_corpus, tmp_path, monkeypatch,
                                                           optimizer, model):
