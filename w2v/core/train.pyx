@@ -63,19 +63,9 @@ cdef inline double cbow_position(const ModelArrays* m, WorkerScratch* w, int i, 
 cdef inline double skipgram_position(const ModelArrays* m, WorkerScratch* w, int i, int lo, int hi,
                                      real lr) noexcept nogil:
     """Skip-gram: every context word an input, the centre word the target. -1.0: a bad row."""
-    cdef int j
+    cdef int j, source, target
     cdef double loss = 0
-    if m.centre_inputs:
-        for j in range(lo, hi):
-            if j != i:
-                start_examples(w)
-                add_input_word(m, w, w.sentence[i])
-                close_group(w)
-                if add_target(m, w, w.sentence[j]) < 0:
-                    return -1
-                loss += train_example(m, w, lr)
-        return loss
-    if m.shared_negatives:
+    if m.shared_negatives and not m.centre_inputs:
         start_examples(w)
         for j in range(lo, hi):
             if j != i:
@@ -86,10 +76,13 @@ cdef inline double skipgram_position(const ModelArrays* m, WorkerScratch* w, int
         return train_example(m, w, lr)
     for j in range(lo, hi):
         if j != i:
+            # word2vec's orientation: the context word's rows in, the centre word out;
+            # with subwords fastText's: the centre word's rows in, the context word out
+            source, target = (i, j) if m.centre_inputs else (j, i)
             start_examples(w)
-            add_input_word(m, w, w.sentence[j])
+            add_input_word(m, w, w.sentence[source])
             close_group(w)
-            if add_target(m, w, w.sentence[i]) < 0:
+            if add_target(m, w, w.sentence[target]) < 0:
                 return -1
             loss += train_example(m, w, lr)
     return loss
