@@ -8,10 +8,10 @@
 # streaming: a candidate that runs across two blocks of the same line is still seen,
 # because the open candidate is carried from one call to the next; a line end closes it.
 cimport cython
-from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.math cimport INFINITY, isfinite, log
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memcmp, memcpy, memset
 
 import numpy as np
 
@@ -400,11 +400,35 @@ cdef class PhraseJoiner:
     cdef readonly SequenceTable table   # candidate -> phrase id
     cdef _OpenCandidate open
     cdef int32_t n_connectors
+    # ends[w] & 1: some phrase starts with word w; & 2: some phrase ends with it. Most
+    # candidates fail this test and skip the table lookup.
+    cdef uint8_t* ends
+    cdef int64_t n_ends
 
     def __cinit__(self, SequenceTable table not None, int32_t n_connectors):
         self.table = table
         self.open = _OpenCandidate()
         self.n_connectors = n_connectors
+        cdef int64_t i, largest = -1
+        cdef int32_t first, last
+        for i in range(table.n_entries):
+            largest = max(largest, table.arena[table.offsets[i]], table.arena[table.offsets[i + 1] - 1])
+        self.n_ends = largest + 1
+        self.ends = <uint8_t*>malloc(max(self.n_ends, 1))
+        if self.ends == NULL:
+            raise MemoryError()
+        memset(self.ends, 0, max(self.n_ends, 1))
+        for i in range(table.n_entries):
+            first, last = table.arena[table.offsets[i]], table.arena[table.offsets[i + 1] - 1]
+            self.ends[first] |= 1
+            self.ends[last] |= 2
+
+    def __dealloc__(self):
+        free(self.ends)
+
+    cdef inline bint may_be_phrase(self, int32_t first, int32_t last) noexcept nogil:
+        return (first < self.n_ends and last < self.n_ends
+                and (self.ends[first] & 1) != 0 and (self.ends[last] & 2) != 0)
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -440,7 +464,9 @@ cdef class PhraseJoiner:
                         if open.push(word) != 0:
                             failed = True
                             break
-                        found = self.table.find(open.buffer, open.length)
+                        found = NULL
+                        if self.may_be_phrase(open.buffer[0], word):
+                            found = self.table.find(open.buffer, open.length)
                         if found != NULL:
                             o[n_out] = <int32_t>found.value
                             n_out += 1
@@ -477,11 +503,14 @@ cdef class PhraseJoiner:
 @cython.wraparound(False)
 def render(const int32_t[::1] ids not None, const int64_t[::1] line_ends not None,
            const unsigned char[::1] arena not None, const int64_t[::1] offsets not None,
-           bint line_open):
-    """The text of a block of ids: words (arena[offsets[i]:offsets[i + 1]]) separated by
-    one space, a newline at each line end. line_open: the previous block ended inside
-    a line with a word, so a space comes first."""
+           bint line_open, const uint8_t[::1] is_phrase not None):
+    """(text, line_open, phrases) of a block of ids: the text has the words
+    (arena[offsets[i]:offsets[i + 1]]) separated by one space and a newline at each line
+    end; line_open (given and returned): the block ended inside a line with a word, so
+    the next one starts with a space; phrases: how many ids have is_phrase set (ids past
+    its end count as words)."""
     cdef int64_t n = ids.shape[0], n_ends = line_ends.shape[0], i, e = 0, size = 0, length
+    cdef int64_t n_flags = is_phrase.shape[0], phrases = 0
     cdef int32_t word
     cdef int64_t n_words = offsets.shape[0] - 1
     for i in range(n):
@@ -489,6 +518,8 @@ def render(const int32_t[::1] ids not None, const int64_t[::1] line_ends not Non
         if word < 0 or word >= n_words:
             raise IndexError(f"word id {word} outside the {n_words} known words")
         size += offsets[word + 1] - offsets[word] + 1
+        if word < n_flags:
+            phrases += is_phrase[word]
     size += n_ends + 1
     out = bytearray(size)
     cdef unsigned char[::1] text = out
@@ -512,4 +543,4 @@ def render(const int32_t[::1] ids not None, const int64_t[::1] line_ends not Non
                 memcpy(&text[at], &arena[offsets[word]], length)
             at += length
             start_of_line = False
-    return bytes(out[:at]), not start_of_line
+    return bytes(out[:at]), not start_of_line, phrases

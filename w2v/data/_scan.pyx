@@ -35,11 +35,20 @@ cdef inline int space_width(const unsigned char* s, int64_t i, int64_t n) noexce
     return 0
 
 
+cdef struct Slot:
+    uint64_t hash         # the word's FNV-1a hash
+    int32_t word          # its id; -1 when the slot is free
+    int32_t length        # its length in bytes
+
+
 cdef class TokenCounter:
-    """Provisional ids for byte strings, in order of first appearance, with counts."""
-    cdef int32_t* table          # slot -> id, -1 when empty; size a power of two
+    """Provisional ids for byte strings, in order of first appearance, with counts.
+
+    Open addressing: a slot holds the hash, id and length of its word, so that finding a
+    known token touches its slot, its bytes (to compare) and its count, nothing else
+    (the scanner is bound by these memory accesses)."""
+    cdef Slot* table             # size a power of two
     cdef int64_t table_size
-    cdef uint64_t* hashes        # per id
     cdef int64_t* offsets        # per id: where its bytes start in the arena
     cdef int32_t* lengths
     cdef int64_t* counts
@@ -50,23 +59,21 @@ cdef class TokenCounter:
 
     def __cinit__(self):
         self.table_size = 1 << 16
-        self.table = <int32_t*>malloc(self.table_size * sizeof(int32_t))
+        self.table = <Slot*>malloc(self.table_size * sizeof(Slot))
         self.words_capacity = 1 << 14
-        self.hashes = <uint64_t*>malloc(self.words_capacity * sizeof(uint64_t))
         self.offsets = <int64_t*>malloc(self.words_capacity * sizeof(int64_t))
         self.lengths = <int32_t*>malloc(self.words_capacity * sizeof(int32_t))
         self.counts = <int64_t*>malloc(self.words_capacity * sizeof(int64_t))
         self.arena_capacity = 1 << 20
         self.arena = <unsigned char*>malloc(self.arena_capacity)
-        if (self.table == NULL or self.hashes == NULL or self.offsets == NULL
-                or self.lengths == NULL or self.counts == NULL or self.arena == NULL):
+        if (self.table == NULL or self.offsets == NULL or self.lengths == NULL
+                or self.counts == NULL or self.arena == NULL):
             raise MemoryError()
         for i in range(self.table_size):
-            self.table[i] = -1
+            self.table[i].word = -1
 
     def __dealloc__(self):
         free(self.table)
-        free(self.hashes)
         free(self.offsets)
         free(self.lengths)
         free(self.counts)
@@ -78,46 +85,42 @@ cdef class TokenCounter:
 
     cdef int grow_table(self) noexcept nogil:
         cdef int64_t size = self.table_size * 2, i, slot
-        cdef int32_t* table = <int32_t*>malloc(size * sizeof(int32_t))
+        cdef Slot* table = <Slot*>malloc(size * sizeof(Slot))
         if table == NULL:
             return -1
         for i in range(size):
-            table[i] = -1
-        for i in range(self.n_words):
-            slot = self.hashes[i] & (size - 1)
-            while table[slot] != -1:
+            table[i].word = -1
+        for i in range(self.table_size):
+            if self.table[i].word == -1:
+                continue
+            slot = self.table[i].hash & (size - 1)
+            while table[slot].word != -1:
                 slot = (slot + 1) & (size - 1)
-            table[slot] = <int32_t>i
+            table[slot] = self.table[i]
         free(self.table)
         self.table = table
         self.table_size = size
         return 0
 
-    cdef int32_t add(self, const unsigned char* token, int32_t length) noexcept nogil:
-        """The id of `token`, a new one if unseen; -1 if memory ran out."""
-        cdef uint64_t h = 1469598103934665603ULL          # FNV-1a, 64 bit
-        cdef int32_t k, found
-        cdef int64_t slot, need
+    cdef int32_t add(self, const unsigned char* token, int32_t length, uint64_t h) noexcept nogil:
+        """The id of `token` (FNV-1a hash h), a new one if unseen; -1 if memory ran out."""
+        cdef int32_t found
+        cdef int64_t slot = h & (self.table_size - 1), need
         cdef void* grown
-        for k in range(length):
-            h = (h ^ token[k]) * 1099511628211ULL
-        slot = h & (self.table_size - 1)
+        cdef Slot* at
         while True:
-            found = self.table[slot]
-            if found == -1:
+            at = &self.table[slot]
+            if at.word == -1:
                 break
-            if (self.hashes[found] == h and self.lengths[found] == length
-                    and memcmp(self.arena + self.offsets[found], token, length) == 0):
-                self.counts[found] += 1
-                return found
+            if (at.hash == h and at.length == length
+                    and memcmp(self.arena + self.offsets[at.word], token, length) == 0):
+                self.counts[at.word] += 1
+                return at.word
             slot = (slot + 1) & (self.table_size - 1)
         if self.n_words >= 2147483646:
             return -1
         if self.n_words == self.words_capacity:
             self.words_capacity *= 2
-            grown = realloc(self.hashes, self.words_capacity * sizeof(uint64_t))
-            if grown == NULL: return -1
-            self.hashes = <uint64_t*>grown
             grown = realloc(self.offsets, self.words_capacity * sizeof(int64_t))
             if grown == NULL: return -1
             self.offsets = <int64_t*>grown
@@ -136,12 +139,11 @@ cdef class TokenCounter:
             self.arena = <unsigned char*>grown
         memcpy(self.arena + self.arena_used, token, length)
         found = <int32_t>self.n_words
-        self.hashes[found] = h
         self.offsets[found] = self.arena_used
         self.lengths[found] = length
         self.counts[found] = 1
         self.arena_used = need
-        self.table[slot] = found
+        at.hash, at.word, at.length = h, found, length
         self.n_words += 1
         if self.n_words * 10 > self.table_size * 7:
             if self.grow_table() != 0:
@@ -163,6 +165,7 @@ cdef class TokenCounter:
         cdef int32_t[::1] ids_view = ids
         cdef int64_t[::1] ends_view = ends
         cdef int32_t word
+        cdef uint64_t h
         cdef bint failed = False
         if n == 0:
             return ids[:0], ends[:0]
@@ -176,12 +179,14 @@ cdef class TokenCounter:
                     i += width
                     continue
                 start = i
+                h = 1469598103934665603ULL          # FNV-1a, 64 bit, while scanning
                 while i < n and space_width(s, i, n) == 0:
+                    h = (h ^ s[i]) * 1099511628211ULL
                     i += 1
                 if i - start >= 2147483647:
                     failed = True
                     break
-                word = self.add(s + start, <int32_t>(i - start))
+                word = self.add(s + start, <int32_t>(i - start), h)
                 if word < 0:
                     failed = True
                     break

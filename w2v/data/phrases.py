@@ -504,7 +504,7 @@ class Phrases:
         arena = bytearray(b"".join(w.encode("utf-8", "surrogateescape") for w in self.words))
         lengths = [len(w.encode("utf-8", "surrogateescape")) for w in self.words]
         offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
-        first_phrase = self._first_phrase_ids()
+        is_phrase = self._phrase_flags().view(np.uint8)
         line_open = False
         output = os.fspath(output)
         if _is_path(source) and os.path.exists(output) and os.path.exists(os.fspath(source)) \
@@ -518,11 +518,11 @@ class Phrases:
                     arena.extend(b"".join(extra))
                     offsets = np.concatenate((offsets, offsets[-1] + np.cumsum(
                         [len(b) for b in extra], dtype=np.int64)))
-                text, line_open = render(ids, ends, np.frombuffer(arena, dtype=np.uint8),
-                                         offsets, line_open)
+                text, line_open, joined = render(ids, ends, np.frombuffer(arena, dtype=np.uint8),
+                                                 offsets, line_open, is_phrase)
                 f.write(text)
                 stats.tokens_out += len(ids)
-                stats.joined += int(np.count_nonzero(first_phrase[ids[ids < len(first_phrase)]]))
+                stats.joined += joined
         if bar is not None:
             bar(None)
         stats.tokens_in, stats.lines = reader.tokens, reader.lines
@@ -530,7 +530,7 @@ class Phrases:
         logger.info(stats.summary())
         return stats
 
-    def _first_phrase_ids(self) -> np.ndarray:
+    def _phrase_flags(self) -> np.ndarray:
         is_phrase = np.zeros(len(self.words), dtype=bool)
         for p in self.pass_phrases:
             is_phrase[p["phrase_ids"]] = True
