@@ -226,3 +226,37 @@ def test_word_pair_evaluation_answers_unseen_words_from_their_ngrams(subword_mod
     both = evaluate_word_pairs(model, pairs, oov_ngrams=True)
     assert (both["pairs"], both["oov"], both["oov_answered"]) == (5, 0, 3)
     assert both["spearman"] > 0.5
+
+
+def test_analogy_evaluation_answers_unseen_query_words_from_their_ngrams(subword_models, tmp_path):
+    from w2v.evaluation import evaluate_analogies
+    model = subword_models["cbow-ns-adam"]
+    words = model.wv.index_to_key
+    known = words[:40]
+    unseen = ["zzqhorse", "qqxking"]
+    assert not any(w in model.wv.key_to_index for w in unseen)
+    questions = tmp_path / "q.txt"
+    lines = [f"{known[0]} {known[1]} {known[2]} {known[3]}",      # all in the vocabulary
+             f"{unseen[0]} {known[1]} {known[2]} {known[3]}",     # an unseen query word
+             f"{known[0]} {unseen[1]} {unseen[0]} {known[4]}",    # two, one repeated
+             f"{known[0]} {known[1]} {known[2]} {unseen[1]}",     # unseen answer: skipped
+             "horses horse cooked cook"]                          # held-out inflections
+    questions.write_text(": s\n" + "\n".join(lines) + "\n")
+    plain = evaluate_analogies(model, questions, restrict_vocab=None)
+    assert (plain["answered"], plain["skipped"]) == (1, 4) and "oov_answered" not in plain
+    both = evaluate_analogies(model, questions, restrict_vocab=None, oov_ngrams=True)
+    assert (both["answered"], both["skipped"], both["oov_answered"]) == (4, 1, 3)
+    # against a direct computation: argmax over the vocabulary of cos(x, b - a + c), x not a, b, c
+    unit = model.wv.vectors / np.linalg.norm(model.wv.vectors, axis=1, keepdims=True)
+    expected = 0
+    for line in lines[:3] + lines[4:]:
+        a, b, c, d = line.split()
+        q = [model.wv[w] / np.linalg.norm(model.wv[w]) for w in (a, b, c)]
+        query = q[1] - q[0] + q[2]
+        scores = unit @ (query / np.linalg.norm(query))
+        for w in (a, b, c):
+            if w in model.wv.key_to_index:
+                scores[model.wv.key_to_index[w]] = -np.inf
+        expected += words[int(np.argmax(scores))] == d
+    assert both["correct"] == expected, (both["correct"], expected)
+    assert expected >= 1        # something to get right, so a wrong vector would show

@@ -333,25 +333,37 @@ def evaluate_command(argv, prog):
     parser.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
     parser.add_argument("--case-sensitive", action="store_true")
     parser.add_argument("--sections", action="store_true", help="print each analogy section")
+    parser.add_argument("--oov-ngrams", action="store_true",
+                        help="subword models: words outside the vocabulary get their vectors "
+                             "from their character n-grams (as fastText) instead of being skipped")
     args = parser.parse_args(argv)
     if not args.analogies and not args.pairs:
         parser.error("give --analogies FILE and/or --pairs FILE")
     model = load_any(args.model, args.unicode_errors)
     if args.analogies:
         result = evaluate_analogies(model, args.analogies, restrict_vocab=args.restrict_vocab,
-                                    case_insensitive=not args.case_sensitive, method=args.method)
+                                    case_insensitive=not args.case_sensitive, method=args.method,
+                                    oov_ngrams=args.oov_ngrams)
         if args.sections:
             for s in result["sections"]:
                 print(f"  {s['section']:<30} {100 * s['accuracy']:6.2f}%  "
                       f"({s['correct']}/{s['answered']}, {s['skipped']} skipped)")
         print(f"analogies ({args.method}, {args.restrict_vocab} most frequent): "
               f"{100 * result['accuracy']:.2f}% ({result['correct']}/{result['answered']}, "
-              f"{result['skipped']} skipped)  {args.analogies}")
+              f"{result['skipped']} skipped{_by_ngrams(result)})  {args.analogies}")
     for path in args.pairs or ():
-        result = evaluate_word_pairs(model, path, case_insensitive=not args.case_sensitive)
+        result = evaluate_word_pairs(model, path, case_insensitive=not args.case_sensitive,
+                                     oov_ngrams=args.oov_ngrams)
         print(f"word pairs: spearman {result['spearman']:.4f}, pearson {result['pearson']:.4f}, "
-              f"{result['pairs']} pairs, {100 * result['oov_ratio']:.1f}% out of vocabulary  {path}")
+              f"{result['pairs']} pairs{_by_ngrams(result)}, "
+              f"{100 * result['oov_ratio']:.1f}% out of vocabulary  {path}")
     return 0
+
+
+def _by_ngrams(result) -> str:
+    """', N from n-grams' when the evaluation answered some with unseen words' vectors."""
+    n = result.get("oov_answered")
+    return f", {n} with n-gram vectors" if n else ""
 
 
 PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")

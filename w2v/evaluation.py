@@ -78,6 +78,7 @@ def _read_analogies(path, lookup, case_insensitive: bool):
             raise ValueError(f"{path}:{number}: expected 4 words, got {len(words)}: {line!r}")
         if not sections:
             sections.append({"section": "(no section)", "questions": []})
+        sections[-1].setdefault("raw", []).append(tuple(words))
         if case_insensitive:
             words = [w.upper() for w in words]
         ids = [lookup.get(w) for w in words]
@@ -86,30 +87,35 @@ def _read_analogies(path, lookup, case_insensitive: bool):
 
 
 def _predict(unit: np.ndarray, canonical: np.ndarray, questions: np.ndarray, method: str,
-             cosmul_epsilon: float, batch_size: int) -> np.ndarray:
+             cosmul_epsilon: float, batch_size: int, extra: Optional[np.ndarray] = None) -> np.ndarray:
     """The canonical row answered to each question (rows a, b, c; -1 for none).
 
     The best-scoring row other than a, b, c; when that row is a query word in another
     spelling, the first of the top 5 that is not (or the 5th), as gensim's evaluation.
+    extra: unit vectors of query words outside the candidates (unseen words' n-gram
+    vectors), rows len(unit) + i of the questions; never answers.
     """
     predicted = np.full(len(questions), -1, dtype=np.int64)
     if not len(questions):
         return predicted
-    batch_size = max(1, min(batch_size, (1 << 26) // max(len(unit), 1)))   # <= 256 MB of scores
+    queries = unit if extra is None or not len(extra) else np.concatenate((unit, extra))
+    n = len(unit)
+    batch_size = max(1, min(batch_size, (1 << 26) // max(n, 1)))   # <= 256 MB of scores
     for lo in range(0, len(questions), batch_size):
         q = questions[lo:lo + batch_size]
         a, b, c = q[:, 0], q[:, 1], q[:, 2]
         if method == "3cosadd":
-            query = unit[b] - unit[a] + unit[c]
+            query = queries[b] - queries[a] + queries[c]
             norms = np.linalg.norm(query, axis=1, keepdims=True)
             query = np.divide(query, norms, out=np.zeros_like(query), where=norms > 0)
             scores = query @ unit.T
         else:
-            cos = lambda ids: (1 + unit[ids] @ unit.T) / 2   # noqa: E731
+            cos = lambda ids: (1 + queries[ids] @ unit.T) / 2   # noqa: E731
             scores = cos(b) * cos(c) / (cos(a) + cosmul_epsilon)
         rows = np.arange(len(q))
         for ids in (a, b, c):
-            scores[rows, ids] = -np.inf
+            inside = ids < n
+            scores[rows[inside], ids[inside]] = -np.inf
         best = np.argmax(scores, axis=1)
         answer = canonical[best]
         answer[scores[rows, best] == -np.inf] = -1
@@ -127,17 +133,42 @@ def _predict(unit: np.ndarray, canonical: np.ndarray, questions: np.ndarray, met
 
 
 def _analogy_sections(vectors, path, restrict_vocab, case_insensitive, method, cosmul_epsilon,
-                      batch_size):
+                      batch_size, oov_ngrams: bool = False):
     """Sections of the questions file with, per question, True / False (answered
-    right / wrong) or None (a word outside the vocabulary)."""
+    right / wrong) or None (a word outside the vocabulary). oov_ngrams: subword vectors
+    give a query word (a, b, c) outside the candidates its vector (an unseen word's from
+    its n-grams); such questions are listed in each section's "by_ngrams"."""
     if method not in ("3cosadd", "3cosmul"):
         raise ValueError(f"method={method!r}: use '3cosadd' or '3cosmul'")
     wv = _words_of(vectors)
     lookup, limit, canonical = _lookup(wv, restrict_vocab, case_insensitive)
     sections = _read_analogies(path, lookup, case_insensitive)
+    extra: List[np.ndarray] = []
+    extra_rows: Dict[str, int] = {}
+    if oov_ngrams and hasattr(wv, "has_vector"):
+        for s in sections:
+            s["by_ngrams"] = []
+            for number, ((words, ids), raw) in enumerate(zip(s["questions"], s["raw"])):
+                if ids is not None or words[3] not in lookup:
+                    continue
+                if not all(w in lookup or wv.has_vector(r) for w, r in zip(words[:3], raw[:3])):
+                    continue
+                filled = []
+                for w, r in zip(words[:3], raw[:3]):
+                    if w in lookup:
+                        filled.append(lookup[w])
+                        continue
+                    if w not in extra_rows:
+                        extra_rows[w] = limit + len(extra)
+                        extra.append(_unit_vector(np.asarray(wv.vector(r), dtype=np.float32)))
+                    filled.append(extra_rows[w])
+                s["questions"][number] = (words, filled + [lookup[words[3]]])
+                s["by_ngrams"].append(raw)
     answered = [ids for s in sections for _, ids in s["questions"] if ids is not None]
     q = np.array(answered, dtype=np.int64).reshape(-1, 4)
-    predicted = _predict(_unit_rows(wv, limit), canonical, q, method, cosmul_epsilon, batch_size)
+    unit = _unit_rows(wv, limit)
+    extra_unit = np.array(extra, dtype=unit.dtype).reshape(-1, unit.shape[1])
+    predicted = _predict(unit, canonical, q, method, cosmul_epsilon, batch_size, extra_unit)
     hits = iter((predicted == q[:, 3]).tolist())
     for s in sections:
         s["results"] = [None if ids is None else next(hits) for _, ids in s["questions"]]
@@ -146,15 +177,20 @@ def _analogy_sections(vectors, path, restrict_vocab, case_insensitive, method, c
 
 def evaluate_analogies(vectors, path, restrict_vocab: Optional[int] = 30000,
                        case_insensitive: bool = True, method: str = "3cosadd",
-                       batch_size: int = 2048) -> dict:
+                       batch_size: int = 2048, oov_ngrams: bool = False) -> dict:
     """Accuracy on analogy questions `a b c d` (a is to b as c is to d), `: section` headers.
 
     method: "3cosadd" (argmax cos(x, b - a + c), as most_similar) or "3cosmul"
     (Levy & Goldberg: argmax cos'(x,b) cos'(x,c) / (cos'(x,a) + 1e-3), cos' = (1+cos)/2).
+    Candidates for d are the first restrict_vocab words; a question whose words are not
+    all among them is skipped, unless oov_ngrams=True and the vectors have subwords
+    (w2v.vectors.SubwordVectors): then a, b, c outside the candidates get their vectors
+    (an unseen word's from its n-grams, as fastText gives it) and only d must be a
+    candidate; those questions are counted in "oov_answered".
     Returns {"accuracy", "correct", "answered", "skipped", "sections": [...]}.
     """
     sections = _analogy_sections(vectors, path, restrict_vocab, case_insensitive, method,
-                                 1e-3, batch_size)
+                                 1e-3, batch_size, oov_ngrams)
     out = []
     for s in sections:
         results = s["results"]
@@ -164,8 +200,11 @@ def evaluate_analogies(vectors, path, restrict_vocab: Optional[int] = 30000,
                     "accuracy": correct / answered if answered else 0.0})
     correct = sum(s["correct"] for s in out)
     answered = sum(s["answered"] for s in out)
-    return {"accuracy": correct / answered if answered else 0.0, "correct": correct,
-            "answered": answered, "skipped": sum(s["skipped"] for s in out), "sections": out}
+    result = {"accuracy": correct / answered if answered else 0.0, "correct": correct,
+              "answered": answered, "skipped": sum(s["skipped"] for s in out), "sections": out}
+    if oov_ngrams:
+        result["oov_answered"] = sum(len(s.get("by_ngrams", ())) for s in sections)
+    return result
 
 
 def evaluate_word_analogies(vectors, analogies, restrict_vocab: Optional[int] = 300000,
