@@ -178,9 +178,6 @@ def test_subword_options_and_their_errors(toy_corpus):
         Config(maxn=6, bucket=0).validate()
     with pytest.raises(ValueError, match="maxn=-1 is out of range"):
         Config(maxn=-1).validate()
-    model = Word2Vec(toy_corpus, minn=3, maxn=4, bucket=500, epochs=1, workers=1, progress=False)
-    with pytest.raises(ValueError, match="cannot grow a subword model"):
-        model.build_vocab(toy_corpus, update=True)
     with pytest.raises(KeyError, match="without n-grams"):
         Word2Vec(toy_corpus, minn=5, maxn=5, bucket=500, epochs=1, workers=1,
                  progress=False)["a"]
@@ -260,3 +257,32 @@ def test_analogy_evaluation_answers_unseen_query_words_from_their_ngrams(subword
         expected += words[int(np.argmax(scores))] == d
     assert both["correct"] == expected, (both["correct"], expected)
     assert expected >= 1        # something to get right, so a wrong vector would show
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_growing_a_subword_model_moves_the_ngram_rows_with_what_they_learned(
+        held_out_corpus, toy_corpus, toy_questions, optimizer):
+    model = Word2Vec(held_out_corpus, minn=3, maxn=6, bucket=3000, workers=1, seed=3,
+                     progress=False, optimizer=optimizer)
+    old_words = list(model.wv.index_to_key)
+    n_old = len(old_words)
+    before = {w: model[w].copy() for w in ("horse", "cook", "horses", "cooked")}  # 2 unseen
+    W_in_before = model.W_in.copy()
+    moments_before = [m.copy() for m in model.state.moments["in"]] if optimizer == "adam" else []
+    model.build_vocab(toy_corpus, update=True)            # adds the held-out inflections
+    added = [w for w in model.wv.index_to_key if w not in set(old_words)]
+    assert set(HELD_OUT) <= set(added) and model.wv.index_to_key[:n_old] == old_words
+    n = len(model.wv.index_to_key)
+    assert model.W_in.shape == (n + 3000, 100)
+    np.testing.assert_array_equal(model.W_in[:n_old], W_in_before[:n_old])        # words kept
+    np.testing.assert_array_equal(model.W_in[n:], W_in_before[n_old:])            # n-grams moved
+    for old_m, new_m in zip(moments_before, (model.state.moments or {}).get("in", ())):
+        np.testing.assert_array_equal(new_m[:n_old], old_m[:n_old])
+        np.testing.assert_array_equal(new_m[n:], old_m[n_old:])
+        assert not new_m[n_old:n].any()                                           # fresh words
+    for word in ("horse", "cook"):        # known words: the same vector (same rows, same values)
+        np.testing.assert_allclose(model[word], before[word], rtol=1e-6, atol=1e-7)
+    model.train(toy_corpus)
+    assert np.isfinite(model.history[-1]["loss"])
+    result = evaluate_analogies(model, toy_questions, restrict_vocab=None)
+    assert result["accuracy"] >= 0.9

@@ -79,7 +79,8 @@ class Word2Vec:
         update=True keeps everything learned and grows the vocabulary instead: known
         words keep their rows and ids and add this corpus's counts; new words seen
         min_count times get fresh rows at the end (zero optimizer state), as gensim's
-        build_vocab(update=True). Then train() continues on this corpus.
+        build_vocab(update=True); in a subword model they go after the old words and the
+        n-gram rows move down with what they learned. Then train() continues on this corpus.
         """
         if (not update and vocab is None and self.phrases is not None
                 and not isinstance(corpus, Corpus) and self.config.max_vocab_size is None
@@ -101,12 +102,6 @@ class Word2Vec:
         if vocab is not None or isinstance(corpus, Corpus):
             raise ValueError("build_vocab(update=True) reads the corpus itself: pass text or "
                              "sentences, not a prepared Corpus or Vocab")
-        if self.config.subwords:
-            raise ValueError("build_vocab(update=True) cannot grow a subword model: its n-gram "
-                             "rows follow the word rows (row vocab_size + hash % bucket, as "
-                             "fastText) and would all move; train on the new corpus with the "
-                             "current vocabulary (unseen words still get n-gram vectors), or "
-                             "build a new vocabulary")
         old_size = len(self.vocab)
         self.corpus, self.vocab = build_corpus(corpus, self.config, grow=self.vocab)
         self._grow_weights(old_size)
@@ -132,7 +127,11 @@ class Word2Vec:
         if self.config.freeze:
             logger.info("freeze: the first %d word vectors stay fixed; the %d words added now "
                         "train", self.frozen_rows, n - self.frozen_rows)
-        self.state.grow(table_rows(self.config, n), fresh)
+        # a subword model's n-gram rows follow the word rows (row vocab_size + hash %
+        # bucket, as fastText): the new words' rows go before them and they move down,
+        # keeping what they learned and their moments
+        self.state.grow(table_rows(self.config, n), fresh,
+                        in_insert_at=old_size if self.config.subwords else None)
         if self.config.hs:
             # The Huffman tree of the grown vocabulary shares no inner node with the old
             # one (every code can change), so its node vectors start again from zero; the

@@ -137,22 +137,35 @@ class TrainingState:
         fresh = self._of_blocks(blocks, self.adam, self.adam_step)
         self.tables, self.moments, self.blocks = fresh.tables, fresh.moments, fresh.blocks
 
-    def grow(self, rows: Dict[str, int], new_in_rows: np.ndarray) -> None:
-        """Append rows: `new_in_rows` to W_in, zeros to the other tables and every moment
+    def grow(self, rows: Dict[str, int], new_in_rows: np.ndarray,
+             in_insert_at: Optional[int] = None) -> None:
+        """Add rows: `new_in_rows` to W_in, zeros to the other tables and every moment
         (new words start with no optimizer history). Tables absent from `rows` are dropped,
-        tables new in `rows` start at zero."""
+        tables new in `rows` start at zero. New rows go at the end, except W_in's with
+        in_insert_at: there (a subword model's new words go between the old words and
+        the n-gram rows, which move down with their moments)."""
         dim = self.tables["in"].shape[1]
         width = 3 if self.adam else 1
         blocks = {}
         for name, n in rows.items():
             block = np.zeros((n, width, dim), dtype=np.float32)
             old = self.tables.get(name)
+            parts = (old,) + tuple(self.moments[name]) if self.adam and old is not None else (old,)
+            if name == "in" and in_insert_at is not None:
+                added = len(new_in_rows)
+                if not 0 <= in_insert_at <= len(old) or len(old) + added != n:
+                    raise StateError(f"cannot insert {added} rows at {in_insert_at} into "
+                                     f"{len(old)} to make {n}")
+                for k, part in enumerate(parts):
+                    block[:in_insert_at, k] = part[:in_insert_at]
+                    block[in_insert_at + added:, k] = part[in_insert_at:]
+                block[in_insert_at:in_insert_at + added, 0] = new_in_rows
+                blocks[name] = block
+                continue
             if old is not None:
                 kept = min(len(old), n)
-                block[:kept, 0] = old[:kept]
-                if self.adam:
-                    block[:kept, 1] = self.moments[name][0][:kept]
-                    block[:kept, 2] = self.moments[name][1][:kept]
+                for k, part in enumerate(parts):
+                    block[:kept, k] = part[:kept]
             if name == "in":
                 block[len(old):, 0] = new_in_rows
             blocks[name] = block
