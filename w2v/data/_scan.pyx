@@ -35,6 +35,28 @@ cdef inline int space_width(const unsigned char* s, int64_t i, int64_t n) noexce
     return 0
 
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define w2v_scan_prefetch(p) __builtin_prefetch(p)
+    #else
+    #define w2v_scan_prefetch(p) ((void)0)
+    #endif
+    """
+    void prefetch "w2v_scan_prefetch"(const void* p) noexcept nogil
+
+
+# BYTE_CLASS[b]: TOKEN_BYTE for a byte that is always part of a token (printable ASCII,
+# UTF-8 bytes that cannot start a multi-byte space); otherwise space_width decides.
+cdef enum:
+    TOKEN_BYTE = 0
+    MAYBE_SPACE = 1
+cdef unsigned char BYTE_CLASS[256]
+cdef int _b
+for _b in range(256):
+    BYTE_CLASS[_b] = MAYBE_SPACE if (_b <= 32 or _b in (0xC2, 0xE1, 0xE2, 0xE3)) else TOKEN_BYTE
+
+
 cdef struct Slot:
     uint64_t hash         # the word's FNV-1a hash
     int32_t word          # its id; -1 when the slot is free
@@ -164,34 +186,50 @@ cdef class TokenCounter:
         ends = np.empty(max(1, n), dtype=np.int64) if n else np.empty(0, dtype=np.int64)
         cdef int32_t[::1] ids_view = ids
         cdef int64_t[::1] ends_view = ends
-        cdef int32_t word
-        cdef uint64_t h
+        cdef int32_t word, pending_length = 0
+        cdef uint64_t h, pending_hash = 0
+        cdef int64_t pending_at = -1, pending_start = 0
         cdef bint failed = False
         if n == 0:
             return ids[:0], ends[:0]
         with nogil:
+            # one token behind: a token's slot is fetched (prefetch) as soon as its hash is
+            # known, and looked up only after the next token has been scanned
             while i < n:
-                width = space_width(s, i, n)
-                if width:
-                    if s[i] == 10:
-                        ends_view[n_ends] = self.tokens + n_ids
-                        n_ends += 1
-                    i += width
-                    continue
+                if BYTE_CLASS[s[i]] != TOKEN_BYTE:
+                    width = space_width(s, i, n)
+                    if width:
+                        if s[i] == 10:
+                            ends_view[n_ends] = self.tokens + n_ids
+                            n_ends += 1
+                        i += width
+                        continue
                 start = i
                 h = 1469598103934665603ULL          # FNV-1a, 64 bit, while scanning
-                while i < n and space_width(s, i, n) == 0:
+                while i < n:
+                    if BYTE_CLASS[s[i]] != TOKEN_BYTE and space_width(s, i, n) != 0:
+                        break
                     h = (h ^ s[i]) * 1099511628211ULL
                     i += 1
                 if i - start >= 2147483647:
                     failed = True
                     break
-                word = self.add(s + start, <int32_t>(i - start), h)
+                prefetch(&self.table[h & (self.table_size - 1)])
+                if pending_at >= 0:
+                    word = self.add(s + pending_start, pending_length, pending_hash)
+                    if word < 0:
+                        failed = True
+                        break
+                    ids_view[pending_at] = word
+                pending_at, pending_start = n_ids, start
+                pending_length, pending_hash = <int32_t>(i - start), h
+                n_ids += 1
+            if pending_at >= 0 and not failed:
+                word = self.add(s + pending_start, pending_length, pending_hash)
                 if word < 0:
                     failed = True
-                    break
-                ids_view[n_ids] = word
-                n_ids += 1
+                else:
+                    ids_view[pending_at] = word
         if failed:
             raise MemoryError("out of memory (or a token over 2 GB, or over 2**31 words) "
                               "while counting words")
