@@ -153,6 +153,25 @@ def test_blocks_do_not_cut_phrases(toy_corpus, tmp_path, monkeypatch):
     assert whole_out.read_text(encoding="utf-8").split() == expected
 
 
+def test_joining_a_file_with_new_words_in_many_blocks_keeps_order_and_words(
+        toy_corpus, toy_sentences, tmp_path, monkeypatch):
+    """transform_file scans and writes in two threads: with words the model never saw
+    arriving in many small blocks, the text equals the token-list path's, line by line."""
+    model = Phrases(toy_sentences[:300], min_count=3, threshold=1.0, connector_words=CONNECTORS,
+                    passes=2)
+    lines = [f"zzunseen{i % 7} " + " ".join(s) + f" q{i}" for i, s in enumerate(toy_sentences)]
+    source = tmp_path / "with_new_words.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(phrases_module, "BLOCK_CHARS", 53)
+    out = tmp_path / "joined.txt"
+    stats = model.transform_file(source, out)
+    expected = [" ".join(s) for s in model.sentences([l.split() for l in lines])]
+    assert out.read_text(encoding="utf-8").splitlines() == expected
+    assert stats.tokens_in == sum(len(l.split()) for l in lines)
+    assert stats.tokens_out == sum(len(l.split()) for l in expected)
+    assert stats.joined == sum(t in model.phrasegrams for l in expected for t in l.split()) > 0
+
+
 def test_two_passes_equal_learning_again_on_the_joined_text(toy_sentences):
     params = dict(min_count=3, threshold=1.0, connector_words=CONNECTORS)
     first = Phrases(toy_sentences, **params)

@@ -38,7 +38,8 @@ import math
 import os
 import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -218,6 +219,33 @@ def _join_through(joiners: Sequence[PhraseJoiner], ids, ends, final: bool = Fals
     for joiner in joiners:
         ids, ends = joiner.join(ids, ends, final)
     return ids, ends
+
+
+class _JoinedTextWriter:
+    """The second stage of Phrases.transform_file: joins phrases in blocks of ids (in
+    order: the joiners carry open candidates from block to block), renders them as text
+    and writes it. Words new to the phrase model arrive with their block, as bytes."""
+
+    def __init__(self, phrases: "Phrases"):
+        self.joiners = phrases._make_joiners()
+        words = [w.encode("utf-8", "surrogateescape") for w in phrases.words]
+        self.arena = bytearray(b"".join(words))
+        self.offsets = np.concatenate(([0], np.cumsum([len(w) for w in words], dtype=np.int64)))
+        self.is_phrase = phrases._phrase_flags().view(np.uint8)
+        self.line_open = False
+        self.tokens_out = self.joined = 0
+
+    def write(self, f, ids, ends, new_words: List[bytes], final: bool) -> None:
+        if new_words:
+            self.arena.extend(b"".join(new_words))
+            self.offsets = np.concatenate((self.offsets, self.offsets[-1] + np.cumsum(
+                [len(b) for b in new_words], dtype=np.int64)))
+        ids, ends = _join_through(self.joiners, ids, ends, final)
+        text, self.line_open, joined = render(ids, ends, np.frombuffer(self.arena, dtype=np.uint8),
+                                              self.offsets, self.line_open, self.is_phrase)
+        f.write(text)
+        self.tokens_out += len(ids)
+        self.joined += joined
 
 
 # ------------------------------------------------------------------- model
@@ -496,35 +524,40 @@ class Phrases:
     def transform_file(self, source, output, progress: bool = False) -> ApplyStats:
         """Write `source` (a file or iterable of token lists) to the text file `output`
         with phrases joined: one line per line, tokens separated by one space, every
-        token kept. Returns the counts (tokens in and out, phrase tokens formed)."""
+        token kept. Returns the counts (tokens in and out, phrase tokens formed).
+
+        Two stages overlap: this thread reads and scans block k + 1 while a second one
+        joins, renders and writes block k (the compiled loops run without the GIL), in
+        order; at most two blocks wait between them."""
         start = time.perf_counter()
         stats = ApplyStats(_source_name(source))
-        bar = _progress_bar(source, "joining") if progress else None
-        reader, blocks = self._joined_blocks(source, bar)
-        arena = bytearray(b"".join(w.encode("utf-8", "surrogateescape") for w in self.words))
-        lengths = [len(w.encode("utf-8", "surrogateescape")) for w in self.words]
-        offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
-        is_phrase = self._phrase_flags().view(np.uint8)
-        line_open = False
         output = os.fspath(output)
         if _is_path(source) and os.path.exists(output) and os.path.exists(os.fspath(source)) \
                 and os.path.samefile(output, os.fspath(source)):
             raise ValueError(f"output {output} is the corpus itself: write to another file")
-        with atomic_write(output) as f:
-            for ids, ends in blocks:
-                known = len(offsets) - 1
-                if reader.n_words() > known:
-                    extra = reader.new_word_bytes(known)
-                    arena.extend(b"".join(extra))
-                    offsets = np.concatenate((offsets, offsets[-1] + np.cumsum(
-                        [len(b) for b in extra], dtype=np.int64)))
-                text, line_open, joined = render(ids, ends, np.frombuffer(arena, dtype=np.uint8),
-                                                 offsets, line_open, is_phrase)
-                f.write(text)
-                stats.tokens_out += len(ids)
-                stats.joined += joined
+        bar = _progress_bar(source, "joining") if progress else None
+        index = {w: i for i, w in enumerate(self.words)}
+        reader = _Reader(source, self.words, index, self.encoding, bar)
+        writer = _JoinedTextWriter(self)
+        in_flight: "deque[Future]" = deque()
+        known = len(self.words)           # words the writer has been given
+        with atomic_write(output) as f, ThreadPoolExecutor(max_workers=1) as pool:
+            try:
+                for block in itertools.chain(reader.blocks(), [None]):
+                    new_words = reader.new_word_bytes(known)     # copied before the next scan
+                    known += len(new_words)
+                    final = block is None
+                    ids, ends = (_EMPTY_IDS, _EMPTY_ENDS) if final else block
+                    in_flight.append(pool.submit(writer.write, f, ids, ends, new_words, final))
+                    while len(in_flight) > (0 if final else 2):
+                        in_flight.popleft().result()
+            finally:
+                for pending in in_flight:          # an error: let the writer stop first
+                    pending.cancel()
+                wait(in_flight)
         if bar is not None:
             bar(None)
+        stats.tokens_out, stats.joined = writer.tokens_out, writer.joined
         stats.tokens_in, stats.lines = reader.tokens, reader.lines
         stats.seconds = time.perf_counter() - start
         logger.info(stats.summary())
