@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="model file to write (.npz), on the driver")
     parser.add_argument("--save-vectors", metavar="PATH", default=None,
                         help="also write word2vec C binary vectors (text if PATH ends in .txt)")
-    parser.add_argument("--rounds-per-epoch", type=int, default=1,
+    parser.add_argument("--rounds-per-epoch", type=int, default=10,
                         help="synchronisations per epoch (rows averaged over partitions each round)")
     parser.add_argument("--num-partitions", type=int, default=None,
                         help="training tasks a round (default: the cluster's cores)")

@@ -17,7 +17,7 @@ import pytest
 from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
 from w2v.training.state import TrainingState
-from w2v.spark import (add_blocks, array_groups, changed_blocks, cut_into_parts, merge_block,
+from w2v.spark import (AUTO_MOMENTUM, BlockMomentum, add_blocks, block_momentum, array_groups, changed_blocks, cut_into_parts, merge_block,
                        blend_rows, merge_kinds, merge_reference, merged_rows, quality_warning,
                        round_seed, round_slice, train_in_process, updates_per_row)
 
@@ -168,14 +168,57 @@ def test_the_simulator_cuts_partitions_as_spark_does(toy_corpus):
         assert max(sizes) - min(sizes) <= 2 * int(np.diff(corpus.sentence_starts).max())
 
 
-def test_many_partitions_with_the_mean_get_a_warning():
-    for merge in ("mean", "sum", "blend"):
-        assert "quality is known to fall" in quality_warning(Config(spark_merge=merge), 32, 1)
-        assert quality_warning(Config(spark_merge=merge), 2, 1) is None
+def test_many_partitions_get_a_warning_unless_the_measured_recipe_is_used():
+    sgd = Config(optimizer="sgd")
+    assert (sgd.spark_merge, sgd.spark_block_momentum) == ("blend", None)
+    assert quality_warning(sgd, 32, 10) is None                     # the defaults
+    for config, rounds in ((sgd, 1), (sgd.replace(spark_block_momentum=0.0), 10),
+                           (sgd.replace(spark_merge="mean"), 10), (sgd.replace(spark_merge="sum"), 10),
+                           (Config(optimizer="adam"), 10)):
+        assert "quality is known to fall" in quality_warning(config, 32, rounds)
+        assert quality_warning(config, 2, rounds) is None
     with pytest.raises(ValueError, match="spark_merge='avg' is out of range"):
         Config(spark_merge="avg")
     with pytest.raises(ValueError, match="spark_moment_merge"):
         Config(spark_moment_merge="min")
+
+
+def test_block_momentum_adds_the_previous_moves_to_each_round():
+    rng = np.random.default_rng(4)
+    start = {"in": rng.normal(size=(5, 3)).astype(np.float32),
+             "out": rng.normal(size=(4, 3)).astype(np.float32)}
+    state = TrainingState({k: v.copy() for k, v in start.items()}, None, 0)
+    momentum = BlockMomentum(state, 0.75)
+    expected = {k: v.astype(np.float64) for k, v in start.items()}
+    moves = {k: np.zeros_like(v) for k, v in expected.items()}
+    for _ in range(4):
+        momentum.before_round()
+        changes = {k: rng.normal(size=v.shape) for k, v in start.items()}
+        for k, table in state.tables.items():      # what the merge does to the tables
+            table += changes[k].astype(np.float32)
+        momentum.after_round()
+        for k in expected:                          # D = 0.75 D + G; W = W + D
+            moves[k] = 0.75 * moves[k] + changes[k]
+            expected[k] += moves[k]
+            np.testing.assert_allclose(state.tables[k], expected[k], rtol=1e-5, atol=1e-5)
+    off = BlockMomentum(state, 0.0)
+    before = {k: v.copy() for k, v in state.tables.items()}
+    off.before_round()
+    state.tables["in"] += 1
+    off.after_round()
+    np.testing.assert_array_equal(state.tables["in"], before["in"] + 1)
+
+
+def test_block_momentum_is_chosen_from_the_partitions_for_sgd_with_blend():
+    sgd = Config(optimizer="sgd", spark_merge="blend")
+    assert block_momentum(sgd, 1) == 0.0                     # one partition: one machine
+    assert block_momentum(sgd, 2) == pytest.approx(AUTO_MOMENTUM / 2)
+    assert block_momentum(sgd, 32) == pytest.approx(AUTO_MOMENTUM * 31 / 32)
+    assert block_momentum(Config(optimizer="adam", spark_merge="blend"), 32) == 0.0
+    assert block_momentum(Config(optimizer="sgd", spark_merge="mean"), 32) == 0.0
+    assert block_momentum(sgd.replace(spark_block_momentum=0.25), 32) == 0.25
+    with pytest.raises(ValueError, match=r"spark_block_momentum=1.0 is out of range"):
+        Config(spark_block_momentum=1.0).validate()
 
 
 def test_round_seeds_differ_and_repeat():

@@ -125,12 +125,18 @@ class Config:
     min_alpha: float = _param(0.0001, "sgd: learning rate at the end of training")
 
     # Spark (w2v.spark): how the partitions' rows are merged after every round
-    spark_merge: str = _param("mean", "w2v.spark: a row touched by several partitions becomes "
-                                      "\"mean\": the mean of their rows; \"sum\": the start "
-                                      "row plus the sum of their changes (see README, Spark)")
+    spark_merge: str = _param("blend", "w2v.spark: a row touched by several partitions becomes "
+                                       "\"mean\": the mean of their rows; \"sum\": the start "
+                                       "row plus the sum of their changes; \"blend\": the sum "
+                                       "for rows a task updates rarely, the mean for rows it "
+                                       "updates often (see README, Spark)")
     spark_moment_merge: str = _param("mean", "w2v.spark, adam: the moments of such a row become "
                                              "\"mean\": their mean; \"sum\": start plus the sum of "
                                              "changes; \"max\": m their mean, v their maximum")
+    spark_block_momentum: Optional[float] = _param(
+        None, "w2v.spark: block momentum (BMUF): a round moves the parameters by its merged "
+              "change plus this times the previous round's move; 0: off; None: 0.7 x (1 - "
+              "1/partitions) for sgd with the blend merge, else 0 (see README, Spark)")
 
     # Execution
     workers: Optional[int] = _param(None, "training threads; None: all cores")
@@ -239,6 +245,10 @@ class Config:
         need(self.spark_merge in SPARK_MERGES, "spark_merge", f"one of {SPARK_MERGES}")
         need(self.spark_moment_merge in SPARK_MOMENT_MERGES, "spark_moment_merge",
              f"one of {SPARK_MOMENT_MERGES}")
+        if self.spark_block_momentum is not None:
+            is_num("spark_block_momentum")
+            need(0 <= self.spark_block_momentum < 1, "spark_block_momentum",
+                 "must be in [0, 1) (or None: chosen from the partitions)")
         need(isinstance(self.rollback_on_divergence, bool), "rollback_on_divergence", "True or False")
         parse_interval(self.checkpoint_every, "checkpoint_every")
         for name in ("max_vocab_size", "max_final_vocab", "workers"):
