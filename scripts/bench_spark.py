@@ -3,7 +3,7 @@
 single-machine w2v for reference.
 
     python scripts/bench_spark.py                      # text8like, local[2], the default runs
-    python scripts/bench_spark.py --runs spark-adam spark-sgd:alpha=0.1,rounds=2 mllib:epochs=1
+    python scripts/bench_spark.py --runs spark-sgd spark-sgd:rounds=2 mllib:epochs=1 --partitions 2 32
 
 A run is TOOL[:key=value,...]. Tools:
 
@@ -49,12 +49,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
 TOOLS = ("spark-adam", "spark-sgd", "sim-adam", "sim-sgd", "mllib", "w2v-adam", "w2v-sgd")
-# With P partitions, averaging a row over the partitions that touched it moves it 1/P as
-# far as P sequential updates would: SGD gets alpha x P (2 x 0.05), Adam half-size
-# minibatches (twice the steps); two rounds an epoch (measured in the README).
-DEFAULT_RUNS = ("spark-sgd:alpha=0.1,rounds=2", "spark-adam:batch_words=500,rounds=2", "mllib",
-                "w2v-sgd", "w2v-adam", "spark-sgd:alpha=0.1,rounds=2,epochs=10",
-                "spark-adam:batch_words=500,rounds=2,epochs=10")
+# w2v.spark's defaults (blend, block momentum, 10 rounds an epoch) against MLlib and one machine
+DEFAULT_RUNS = ("spark-sgd", "spark-adam", "mllib", "w2v-sgd", "w2v-adam")
 
 
 def parse_run(text: str):
@@ -92,9 +88,9 @@ def round_costs(model) -> dict:
 
 
 def run_w2v_spark(optimizer, path, epochs, options, args):
-    from w2v.spark import train
+    from w2v.spark import DEFAULT_ROUNDS, train
     spark = start_spark(args)
-    rounds = options.pop("rounds", 1)
+    rounds = options.pop("rounds", DEFAULT_ROUNDS)
     started = time.perf_counter()
     model = train(path, spark, optimizer=optimizer, epochs=epochs, num_partitions=args.partitions,
                   rounds_per_epoch=rounds, progress=False, seed=args.seed, **options)
@@ -104,8 +100,8 @@ def run_w2v_spark(optimizer, path, epochs, options, args):
 
 
 def run_simulated(optimizer, path, epochs, options, args):
-    from w2v.spark import train_in_process
-    rounds = options.pop("rounds", 1)
+    from w2v.spark import DEFAULT_ROUNDS, train_in_process
+    rounds = options.pop("rounds", DEFAULT_ROUNDS)
     started = time.perf_counter()
     model = train_in_process(path, optimizer=optimizer, epochs=epochs, rounds_per_epoch=rounds,
                              num_partitions=args.partitions, seed=args.seed, **options)
