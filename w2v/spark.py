@@ -71,6 +71,7 @@ INSTALL_HINT = ('w2v.spark needs pyspark: pip install "w2v[spark]" (Spark 4 also
 BLOCK_WORDS = 1 << 20          # ids per persisted record of a partition's id stream
 MERGE_BLOCK_BYTES = 1 << 21    # about this many bytes per block of rows sent back for merging
 _TOTALS = None                 # key of the (tokens, lines) record while counting: never a word
+_STATS = -1                    # first key element of a partition's statistics after a round
 # "blend": a row a task updates u times in a round weighs s = u / (u + BLEND_HALF) toward the
 # mean (measured at 10, 100, 1000 on text8like at 32 partitions: 100 was the best that stayed finite)
 BLEND_HALF = 100.0
@@ -82,16 +83,6 @@ DEFAULT_ROUNDS = 10
 # (0 on one partition), measured at P = 2, 8, 32 (README, "On Spark: many partitions");
 # Adam: 0 (momentum made it worse).
 AUTO_MOMENTUM = 0.7
-
-
-def block_momentum(config: Config, partitions: int) -> float:
-    """The block momentum a run with `partitions` partitions uses (BlockMomentum)."""
-    if config.spark_block_momentum is not None:
-        return float(config.spark_block_momentum)
-    if config.optimizer != "sgd" or config.spark_merge != "blend":
-        return 0.0
-    return AUTO_MOMENTUM * (1.0 - 1.0 / partitions)
-_STATS = -1                    # first key element of a partition's statistics after a round
 
 
 def _pyspark():
@@ -819,6 +810,15 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
             balanced.unpersist()
         setup.destroy()
     return model
+
+
+def block_momentum(config: Config, partitions: int) -> float:
+    """The block momentum a run with `partitions` partitions uses (BlockMomentum)."""
+    if config.spark_block_momentum is not None:
+        return float(config.spark_block_momentum)
+    if config.optimizer != "sgd" or config.spark_merge != "blend":
+        return 0.0
+    return AUTO_MOMENTUM * (1.0 - 1.0 / partitions)
 
 
 class BlockMomentum:
