@@ -9,6 +9,8 @@ from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
+from w2v.core.vector_math cimport prefetch
+
 import numpy as np
 
 
@@ -33,17 +35,6 @@ cdef inline int space_width(const unsigned char* s, int64_t i, int64_t n) noexce
     if c == 0xE3 and s[i + 1] == 0x80 and s[i + 2] == 0x80:                  # U+3000
         return 3
     return 0
-
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define w2v_scan_prefetch(p) __builtin_prefetch(p)
-    #else
-    #define w2v_scan_prefetch(p) ((void)0)
-    #endif
-    """
-    void prefetch "w2v_scan_prefetch"(const void* p) noexcept nogil
 
 
 # BYTE_CLASS[b]: TOKEN_BYTE for a byte that is always part of a token (printable ASCII,
