@@ -160,8 +160,9 @@ def plot(points, path) -> str:
                title=f"{label} against training time")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7, loc="lower right")
-    fig.text(0.5, -0.02, "points: 1, 2, 3, 5, 10, 15 epochs (the last labelled); solid: w2v, "
-             "dashed: peers", ha="center", fontsize=8)
+    epochs = ", ".join(str(e) for e in sorted({p["epochs"] for p in points}))
+    fig.text(0.5, -0.02, f"points: {epochs} epochs (the last of each line labelled); solid: "
+             f"w2v, dashed: peers", ha="center", fontsize=8)
     with atomic_write(path) as f:
         fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
