@@ -5,6 +5,7 @@ tools alternating, with training seconds, analogy accuracy and WS353 for each ru
     python scripts/bench_frontier.py                                # text8like, the default set
     python scripts/bench_frontier.py --configs w2v-cbow-sgd gensim-cbow --epochs 1 2 5
     python scripts/bench_frontier.py --from-json frontier.json --plot frontier.png   # redraw
+    python scripts/bench_frontier.py --from-json all.json rerun.json   # rerun.json's points win
 
 A user picks a time budget, not an epoch count; the frontier of a tool is the best
 quality any of its configurations reached within each budget. w2v dominates when, for
@@ -206,16 +207,22 @@ def main():
     parser.add_argument("--json", default="frontier.json",
                         help="every run's figures, rewritten after each run")
     parser.add_argument("--plot", default="frontier.png", help="the picture ('' for none)")
-    parser.add_argument("--from-json", default=None,
-                        help="no training: table and picture from an earlier --json file")
+    parser.add_argument("--from-json", nargs="*", default=None,
+                        help="no training: table and picture from earlier --json files (a "
+                             "later file's runs replace the same configuration and epochs "
+                             "of an earlier one: points re-run on a quieter machine)")
     args = parser.parse_args()
     if any(e < 1 for e in args.epochs) or args.repeats < 1:
         parser.error("--epochs and --repeats must be >= 1")
 
     if args.from_json:
-        with open(args.from_json, encoding="utf-8") as f:
-            saved = json.load(f)
-        runs, stopped = saved["runs"], saved.get("stopped", {})
+        runs, stopped = [], {}
+        for path in args.from_json:       # a later file's runs replace an earlier one's
+            with open(path, encoding="utf-8") as f:
+                saved = json.load(f)
+            redone = {(r["config"], r["epochs"]) for r in saved["runs"]}
+            runs = [r for r in runs if (r["config"], r["epochs"]) not in redone] + saved["runs"]
+            stopped.update(saved.get("stopped", {}))
     else:
         if not os.path.exists(args.corpus):
             print(f"corpus {args.corpus} not found: nothing to benchmark (give --corpus)")
