@@ -16,7 +16,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from w2v.core._random cimport next_u64
 from w2v.core.structs cimport (HS_TABLE, NS_TABLE, W2V_DEBUG_CHECKS, AliasEntry, ExampleLoss,
                                ModelArrays, WorkerScratch, real)
-from w2v.core.vector_math cimport prefetch_row, row_of
+from w2v.core.vector_math cimport prefetch, prefetch_row, row_of
 
 
 cdef inline real output_dscore(real score, bint positive, ExampleLoss* loss) noexcept nogil:
@@ -64,6 +64,20 @@ cdef inline void add_output(const ModelArrays* m, WorkerScratch* w, int32_t row,
     w.n_outputs = n + 1
     # a random row, likely not in cache: start loading it while the rest is assembled
     prefetch_row(row_of(&m.tables[table], row), m.dim)
+
+
+cdef inline void prefetch_paths(const ModelArrays* m, const int32_t* sentence, int i,
+                                int n) noexcept nogil:
+    """Hierarchical softmax: start loading the Huffman paths of the targets ahead, three
+    dependent loads otherwise missed in turn (where word i + 2's path starts, then word
+    i + 1's codes and points, whose start the previous position asked for)."""
+    cdef int64_t k
+    if i + 2 < n:
+        prefetch(&m.code_starts[sentence[i + 2]])
+    if i + 1 < n:
+        k = m.code_starts[sentence[i + 1]]
+        prefetch(&m.points[k])
+        prefetch(&m.codes[k])
 
 
 cdef inline int add_target(const ModelArrays* m, WorkerScratch* w, int32_t target) noexcept nogil:

@@ -33,7 +33,8 @@ import numpy as np
 
 from w2v.core._random cimport next_below, next_float, seed_state
 from w2v.core.inputs cimport add_input_word, close_group, hidden_of_group, start_examples
-from w2v.core.losses cimport add_output, add_target, draw_negative, example_loss, output_dscore
+from w2v.core.losses cimport (add_output, add_target, draw_negative, example_loss,
+                              output_dscore, prefetch_paths)
 from w2v.core.optimizers cimport adam_apply_step
 from w2v.core.step cimport train_example
 from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM, OPT_SGD,
@@ -142,6 +143,8 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
             hi = i + reach + 1 if i + reach + 1 <= n else n
             if hi - lo < 2:
                 continue                                         # no context word
+            if m.hs:
+                prefetch_paths(m, w.sentence, i, n)
             if m.sg:
                 loss = skipgram_position(m, w, i, lo, hi, <real>lr)
             else:
