@@ -201,12 +201,22 @@ def test_the_command_line_trains_skip_gram_with_hierarchical_softmax(toy_corpus,
 def test_learning_rate_defaults_follow_the_model():
     from w2v.config import MODEL_DEFAULTS
     cbow, sg = Config(), Config(sg=True)
-    assert (cbow.alpha, sg.alpha) == (MODEL_DEFAULTS["alpha"][False], MODEL_DEFAULTS["alpha"][True])
+    assert (cbow.alpha, sg.alpha) == (MODEL_DEFAULTS["alpha"]["cbow"],
+                                      MODEL_DEFAULTS["alpha"]["skip-gram"])
     assert cbow.alpha != sg.alpha
     assert cbow.replace(sg=True).alpha == sg.alpha          # still the model's default
     assert Config(alpha=0.1).replace(sg=True).alpha == 0.1  # chosen: kept
     saved = Config.from_dict(sg.to_dict())                  # saved with the model: concrete
     assert saved == sg and saved.to_dict()["alpha"] == sg.alpha
+    # skip-gram with hierarchical softmax alone has its own (measured) rate; with negatives
+    # too, and CBOW with HS, keep their model's
+    sg_hs = Config(sg=True, hs=True, negative=0)
+    assert sg_hs.alpha == MODEL_DEFAULTS["alpha"]["skip-gram, hs only"] != sg.alpha
+    assert Config(sg=True, hs=True).alpha == sg.alpha
+    assert Config(hs=True, negative=0).alpha == cbow.alpha
+    assert sg.replace(hs=True, negative=0).alpha == sg_hs.alpha
+    assert sg_hs.replace(negative=5).alpha == sg.alpha
+    assert sg_hs.lr == sg.lr                                  # no own value: the model's
 
 
 def test_skipgram_shares_negatives_by_default():

@@ -30,8 +30,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         kind = hints[f.name]
         default = "all cores" if f.name == "workers" else f.default
         if f.name in MODEL_DEFAULTS:
-            default = ", ".join(f"{v} for {'skip-gram' if sg else 'CBOW'}"
-                                for sg, v in MODEL_DEFAULTS[f.name].items())
+            default = ", ".join(f"{v} for {model}" for model, v in MODEL_DEFAULTS[f.name].items())
         help_text = f"{f.metadata.get('help', '')} (default: {default})"
         if kind is bool:
             group.add_argument(_flag(f.name), dest=f.name, default=None,

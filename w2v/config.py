@@ -15,12 +15,28 @@ from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 OPTIMIZERS = ("adam", "sgd")
-# Defaults that depend on the model, {field: {sg: value}}: a field left at None takes the
-# value for its model (and a config made from it by replace(sg=...) takes the new model's).
-# Chosen on text8like (5 epochs, 2 threads; README "Choosing the defaults"): CBOW sgd
-# alpha 0.075 (34.7% / 0.659 over 3 seeds, against 33.9% / 0.627 at 0.05); skip-gram sgd
-# alpha 0.05 (39.6% / 0.687 against 37.3% / 0.661 at 0.025 and 37.2% / 0.680 at 0.075).
-MODEL_DEFAULTS = {"alpha": {False: 0.075, True: 0.05}, "lr": {False: 0.01, True: 0.01}}
+# Defaults that depend on the model, {field: {model: value}} (model_of() names the model): a
+# field left at None takes the value for its model (and a config made from it by
+# replace(sg=...) takes the new model's). Chosen on text8like (5 epochs, 2 threads; README
+# "Choosing the defaults"): CBOW sgd alpha 0.075 (34.7% / 0.659 over 3 seeds, against
+# 33.9% / 0.627 at 0.05); skip-gram sgd alpha 0.05 (39.6% / 0.687 against 37.3% / 0.661 at
+# 0.025 and 37.2% / 0.680 at 0.075); skip-gram with hierarchical softmax alone, alpha
+# 0.025 (docs/benchmarks.md, "Hierarchical softmax's learning rate").
+MODEL_DEFAULTS = {"alpha": {"cbow": 0.075, "skip-gram": 0.05, "skip-gram, hs only": 0.025},
+                  "lr": {"cbow": 0.01, "skip-gram": 0.01}}
+
+
+def model_of(sg, hs, negative, field: str) -> str:
+    """The most specific model MODEL_DEFAULTS[field] has a value for."""
+    model = "skip-gram" if sg else "cbow"
+    try:
+        hs_only = bool(hs) and int(negative) == 0
+    except (TypeError, ValueError):       # validate() names the bad value
+        hs_only = False
+    return model + ", hs only" if hs_only and model + ", hs only" in MODEL_DEFAULTS[field] \
+        else model
+
+
 ENCODING_ERRORS = ("strict", "replace", "ignore")
 SPARK_MERGES = ("mean", "sum", "blend")
 SPARK_MOMENT_MERGES = ("mean", "sum", "max")
@@ -151,11 +167,11 @@ class Config:
 
     def __post_init__(self):
         # fields left to the model's default (see MODEL_DEFAULTS), remembered so that
-        # replace(sg=...) gives the other model its own default
+        # replace(sg=..., hs=...) gives the other model its own default
         self._by_model = tuple(name for name in MODEL_DEFAULTS if getattr(self, name) is None)
         for name in self._by_model:
-            sg = self.sg if isinstance(self.sg, bool) else bool(self.sg)
-            setattr(self, name, MODEL_DEFAULTS[name][sg])
+            setattr(self, name, MODEL_DEFAULTS[name][model_of(self.sg, self.hs, self.negative,
+                                                              name)])
         # gensim's recipes pass sg=1, hs=0, cbow_mean=1: 0 and 1 mean False and True;
         # NumPy's integers and floats (epochs=np.int64(5)) are numbers like any other
         for f in dataclasses.fields(self):
