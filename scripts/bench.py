@@ -266,6 +266,24 @@ def available(tool, args) -> bool:
         return False
 
 
+def run_child(tool, corpus, args, *, epochs, model, minn, maxn, bucket):
+    """One run of one tool in a fresh process (its own peak memory); its figures, or None
+    (the failure printed) if it failed. args: workers, analogies, pairs, work, word2vec_bin."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", tool,
+               "--corpus-info", json.dumps(corpus), "--workers", str(args.workers),
+               "--epochs", str(epochs), "--model", model, "--minn", str(minn),
+               "--maxn", str(maxn), "--bucket", str(bucket), "--analogies", args.analogies,
+               "--pairs", args.pairs, "--work", args.work]
+    if args.word2vec_bin:
+        command += ["--word2vec-bin", args.word2vec_bin]
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        print(f"{tool} ({model}, {epochs} epochs) failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(lines[-1][7:])
+
+
 def fmt(value, spec, missing="-"):
     return missing if value is None else format(value, spec)
 
@@ -344,21 +362,10 @@ def main():
     for repeat in range(args.repeats):
         order = tools[repeat % len(tools):] + tools[:repeat % len(tools)]
         for tool in order:
-            command = [sys.executable, os.path.abspath(__file__), "--child", tool,
-                       "--corpus-info", json.dumps(corpus), "--workers", str(args.workers),
-                       "--epochs", str(args.epochs), "--model", args.model,
-                       "--minn", str(args.minn), "--maxn", str(args.maxn),
-                       "--bucket", str(args.bucket),
-                       "--analogies", args.analogies,
-                       "--pairs", args.pairs, "--work", args.work]
-            if args.word2vec_bin:
-                command += ["--word2vec-bin", args.word2vec_bin]
-            done = subprocess.run(command, capture_output=True, text=True)
-            lines = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
-            if done.returncode != 0 or not lines:
-                print(f"{tool} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+            result = run_child(tool, corpus, args, epochs=args.epochs, model=args.model,
+                               minn=args.minn, maxn=args.maxn, bucket=args.bucket)
+            if result is None:
                 continue
-            result = json.loads(lines[-1][7:])
             result["repeat"] = repeat
             results.append(result)
             print(f"[{repeat + 1}/{args.repeats}] {tool}: train {result['train_s']:.1f} s "

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
@@ -172,19 +171,10 @@ def plot(points, path) -> str:
 
 def one_run(config, epochs, corpus, args):
     tool, model, maxn = CONFIGS[config]
-    command = [sys.executable, os.path.join(HERE, "bench.py"), "--child", tool,
-               "--corpus-info", json.dumps(corpus), "--workers", str(args.workers),
-               "--epochs", str(epochs), "--model", model, "--maxn", str(maxn),
-               "--analogies", args.analogies, "--pairs", args.pairs, "--work", args.work]
-    if args.word2vec_bin:
-        command += ["--word2vec-bin", args.word2vec_bin]
-    done = subprocess.run(command, capture_output=True, text=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        print(f"{config} at {epochs} epochs failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-        return None
-    result = json.loads(lines[-1][7:])
-    result.update(config=config, epochs=epochs)
+    result = bench.run_child(tool, corpus, args, epochs=epochs, model=model, minn=args.minn,
+                             maxn=maxn, bucket=args.bucket)
+    if result is not None:
+        result.update(config=config, epochs=epochs)
     return result
 
 
@@ -201,6 +191,8 @@ def main():
     parser.add_argument("--max-train-s", type=float, default=600.0,
                         help="a configuration stops at the epoch count whose run took longer")
     parser.add_argument("--word2vec-bin", default=None, help="path of a word2vec C binary")
+    parser.add_argument("--minn", type=int, default=3, help="subwords: shortest n-gram")
+    parser.add_argument("--bucket", type=int, default=2_000_000, help="subword hash buckets")
     parser.add_argument("--analogies", default=os.path.join(bench.DATA, "questions-words.txt"))
     parser.add_argument("--pairs", default=os.path.join(bench.DATA, "wordsim353.tsv"))
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "w2v-bench"))
