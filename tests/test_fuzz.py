@@ -75,6 +75,28 @@ def test_byte_scanner_on_any_bytes_splits_as_str_split_keeping_bad_bytes(data):
     assert scan(data) == expected_scan(data)
 
 
+@FUZZ
+@given(bytes_strategy, bytes_strategy)
+def test_known_only_scan_gives_table_ids_and_foreign_tokens_as_they_are(seed_text, data):
+    """scan_known (phrase apply): tokens in the table keep their ids, any other token
+    gets the next block-local foreign id and its bytes are where starts/lengths say; the
+    table does not grow and nothing is counted."""
+    counter = TokenCounter()
+    counter.scan(seed_text + b"\n")
+    table = counter.word_bytes()
+    counts = counter.counts_array().tolist()
+    base, before = len(table) + 3, counter.tokens
+    ids, ends, starts, lengths = counter.scan_known(data, base)
+    tokens, expected_ends = expected_scan(data)
+    assert (ends - before).tolist() == expected_ends
+    foreign = [data[a:a + n] for a, n in zip(starts.tolist(), lengths.tolist())]
+    got = [table[i] if i < len(table) else foreign[i - base] for i in ids.tolist()]
+    assert got == tokens
+    assert [i - base for i in ids.tolist() if i >= base] == list(range(len(foreign)))
+    assert all(t not in table for t in foreign)
+    assert counter.word_bytes() == table and counter.counts_array().tolist() == counts
+
+
 # -------------------------------------------------------------------- corpus reader
 def _sentences(corpus, vocab):
     s = corpus.sentence_starts

@@ -4,6 +4,7 @@ passes, connector words, streaming across blocks, and bad input."""
 import logging
 import math
 import os
+import tempfile
 from collections import Counter
 
 import numpy as np
@@ -373,6 +374,18 @@ def test_random_corpora_match_the_references():
         assert set(model.phrasegrams) == set(expected)
         joined = list(model.sentences(sentences))
         assert joined == [reference_join(s, set(expected), connectors) for s in sentences]
+        # a file holding words the model never saw (its "foreign" words), in tiny blocks
+        lines = [" ".join(s + ["new%d" % (i % 3)] if i % 2 else ["new"] + s)
+                 for i, s in enumerate(sentences)]
+        with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(phrases_module, "BLOCK_CHARS", 7)
+            source, out = os.path.join(folder, "in.txt"), os.path.join(folder, "out.txt")
+            with open(source, "w", encoding="utf-8") as f:
+                f.write("\n".join(lines) + "\n")
+            model.transform_file(source, out)
+            with open(out, encoding="utf-8") as f:
+                assert [l.split() for l in f.read().splitlines()] == [
+                    reference_join(l.split(), set(expected), connectors) for l in lines]
 
     check()
 

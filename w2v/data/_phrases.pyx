@@ -426,6 +426,9 @@ cdef class PhraseJoiner:
     def __dealloc__(self):
         free(self.ends)
 
+    cdef inline bint may_start(self, int32_t word) noexcept nogil:
+        return word < self.n_ends and (self.ends[word] & 1) != 0
+
     cdef inline bint may_be_phrase(self, int32_t first, int32_t last) noexcept nogil:
         return (first < self.n_ends and last < self.n_ends
                 and (self.ends[first] & 1) != 0 and (self.ends[last] & 2) != 0)
@@ -435,7 +438,11 @@ cdef class PhraseJoiner:
     def join(self, const int32_t[::1] ids not None, const int64_t[::1] line_ends not None,
              bint final=False):
         """(ids, line_ends) of the joined block. Words of a candidate still open at the end
-        of the block are held back for the next call; final=True lets them out."""
+        of the block are held back for the next call; final=True lets them out. A word
+        that starts no phrase never opens a candidate (it and the connectors after it
+        pass straight through), so that only ids that can start a phrase are held back:
+        ids past every phrase's words (transform_file's block-local "foreign" ids)
+        always leave with their own block."""
         cdef int64_t n = ids.shape[0], n_ends = line_ends.shape[0], i, e = 0, k
         cdef Slot* found
         cdef int64_t n_out = 0, n_out_ends = 0
@@ -448,6 +455,9 @@ cdef class PhraseJoiner:
         cdef int64_t[::1] oe = out_ends
         with nogil:
             for i in range(n + 1):
+                if i + PREFETCH_AHEAD < n and self.may_be_phrase(ids[i + PREFETCH_AHEAD - 1],
+                                                                 ids[i + PREFETCH_AHEAD]):
+                    self.table.prefetch_pair(ids[i + PREFETCH_AHEAD - 1], ids[i + PREFETCH_AHEAD])
                 while e < n_ends and line_ends[e] <= i:
                     for k in range(open.length):
                         o[n_out] = open.buffer[k]
@@ -476,7 +486,11 @@ cdef class PhraseJoiner:
                             o[n_out] = open.buffer[k]
                             n_out += 1
                     open.length = 0
-                    open.push(word)
+                    if self.may_start(word):
+                        open.push(word)
+                    else:
+                        o[n_out] = word
+                        n_out += 1
                 elif open.length:
                     if open.push(word) != 0:
                         failed = True
@@ -503,21 +517,35 @@ cdef class PhraseJoiner:
 @cython.wraparound(False)
 def render(const int32_t[::1] ids not None, const int64_t[::1] line_ends not None,
            const unsigned char[::1] arena not None, const int64_t[::1] offsets not None,
-           bint line_open, const uint8_t[::1] is_phrase not None):
-    """(text, line_open, phrases) of a block of ids: the text has the words
-    (arena[offsets[i]:offsets[i + 1]]) separated by one space and a newline at each line
-    end; line_open (given and returned): the block ended inside a line with a word, so
-    the next one starts with a space; phrases: how many ids have is_phrase set (ids past
-    its end count as words)."""
+           bint line_open, const uint8_t[::1] is_phrase not None,
+           const unsigned char[::1] block=None, const int64_t[::1] foreign_starts=None,
+           const int32_t[::1] foreign_lengths=None):
+    """(text, line_open, phrases) of a block of ids: the text (a memoryview) has the
+    words (arena[offsets[i]:offsets[i + 1]]) separated by one space and a newline at
+    each line end; line_open (given and returned): the block ended inside a line with a
+    word, so the next one starts with a space; phrases: how many ids have is_phrase set
+    (ids past its end count as words). Ids from len(offsets) - 1 on are foreign words
+    (TokenCounter.scan_known): id n_words + k is block[foreign_starts[k]:][:foreign_lengths[k]]."""
     cdef int64_t n = ids.shape[0], n_ends = line_ends.shape[0], i, e = 0, size = 0, length
-    cdef int64_t n_flags = is_phrase.shape[0], phrases = 0
+    cdef int64_t n_flags = is_phrase.shape[0], phrases = 0, start
     cdef int32_t word
     cdef int64_t n_words = offsets.shape[0] - 1
+    cdef int64_t n_foreign = foreign_starts.shape[0] if foreign_starts is not None else 0
+    if n_foreign and (block is None or foreign_lengths is None
+                      or foreign_lengths.shape[0] != n_foreign):
+        raise ValueError("foreign words need the block and their starts and lengths")
     for i in range(n):
         word = ids[i]
-        if word < 0 or word >= n_words:
-            raise IndexError(f"word id {word} outside the {n_words} known words")
-        size += offsets[word + 1] - offsets[word] + 1
+        if word < 0 or word >= n_words + n_foreign:
+            raise IndexError(f"word id {word} outside the {n_words} known words"
+                             + (f" and {n_foreign} foreign ones" if n_foreign else ""))
+        if word < n_words:
+            size += offsets[word + 1] - offsets[word] + 1
+        else:
+            start, length = foreign_starts[word - n_words], foreign_lengths[word - n_words]
+            if start < 0 or length < 0 or start + length > block.shape[0]:
+                raise IndexError(f"foreign word {word - n_words} outside the block")
+            size += length + 1
         if word < n_flags:
             phrases += is_phrase[word]
     size += n_ends + 1
@@ -525,6 +553,7 @@ def render(const int32_t[::1] ids not None, const int64_t[::1] line_ends not Non
     cdef unsigned char[::1] text = out
     cdef int64_t at = 0
     cdef bint start_of_line = not line_open
+    cdef const unsigned char* source
     with nogil:
         for i in range(n + 1):
             while e < n_ends and line_ends[e] <= i:
@@ -538,9 +567,14 @@ def render(const int32_t[::1] ids not None, const int64_t[::1] line_ends not Non
                 text[at] = 32
                 at += 1
             word = ids[i]
-            length = offsets[word + 1] - offsets[word]
+            if word < n_words:
+                length = offsets[word + 1] - offsets[word]
+                source = &arena[offsets[word]]
+            else:
+                length = foreign_lengths[word - n_words]
+                source = &block[foreign_starts[word - n_words]]
             if length:
-                memcpy(&text[at], &arena[offsets[word]], length)
+                memcpy(&text[at], source, length)
             at += length
             start_of_line = False
-    return bytes(out[:at]), not start_of_line, phrases
+    return memoryview(out)[:at], not start_of_line, phrases      # no copy of the text

@@ -48,6 +48,10 @@ for _b in range(256):
     BYTE_CLASS[_b] = MAYBE_SPACE if (_b <= 32 or _b in (0xC2, 0xE1, 0xE2, 0xE3)) else TOKEN_BYTE
 
 
+cdef enum:
+    SCAN_AHEAD = 8         # tokens scanned ahead of the lookups (a power of two)
+
+
 cdef struct Slot:
     uint64_t hash         # the word's FNV-1a hash
     int32_t word          # its id; -1 when the slot is free
@@ -163,69 +167,124 @@ cdef class TokenCounter:
                 return -1
         return found
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
+    cdef int32_t find(self, const unsigned char* token, int32_t length, uint64_t h) noexcept nogil:
+        """The id of `token` (FNV-1a hash h) if it is in the table, else -1; nothing counted."""
+        cdef int64_t slot = h & (self.table_size - 1)
+        cdef Slot* at
+        while True:
+            at = &self.table[slot]
+            if at.word == -1:
+                return -1
+            if (at.hash == h and at.length == length
+                    and memcmp(self.arena + self.offsets[at.word], token, length) == 0):
+                return at.word
+            slot = (slot + 1) & (self.table_size - 1)
+
     def scan(self, const unsigned char[::1] block not None):
-        """Ids of the tokens of `block` and the token counts at each newline in it.
+        """Ids of the tokens of `block` and the token counts at each newline in it; a
+        token not seen before gets the next id, and every token is counted.
 
         The block must end on a token boundary (whitespace or end of input).
         """
+        ids, ends, _, _ = self._scan(block, -1)
+        return ids, ends
+
+    def scan_known(self, const unsigned char[::1] block not None, int32_t foreign_base):
+        """Like scan, for a table that is not to grow (a phrase model's words): a token
+        in the table gets its id; any other ("foreign") token gets foreign_base + k, k
+        counting the block's foreign tokens from 0, and starts[k], lengths[k] say where
+        its bytes are in `block`. Returns (ids, line ends, starts, lengths); nothing is
+        counted and the table is left as it was, so that a big text with many rare
+        words keeps the lookups in a small table."""
+        if foreign_base < self.n_words:
+            raise ValueError(f"foreign_base {foreign_base} is below the {self.n_words} known ids")
+        return self._scan(block, foreign_base)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef tuple _scan(self, const unsigned char[::1] block, int64_t foreign_base):
+        """scan (foreign_base < 0: add and count every token) or scan_known."""
         cdef int64_t n = block.shape[0], i = 0, start, width, n_ids = 0, n_ends = 0
-        cdef int64_t max_tokens = n // 2 + 1
+        cdef int64_t max_tokens = n // 2 + 1, n_foreign = 0
         cdef const unsigned char* s = &block[0] if n else NULL
+        cdef bint known_only = foreign_base >= 0
         ids = np.empty(max_tokens, dtype=np.int32)
-        ends = np.empty(max(1, n), dtype=np.int64) if n else np.empty(0, dtype=np.int64)
+        ends = np.empty(max(1, n), dtype=np.int64)
+        starts = np.empty(max_tokens if known_only else 0, dtype=np.int64)
+        lengths = np.empty(max_tokens if known_only else 0, dtype=np.int32)
         cdef int32_t[::1] ids_view = ids
         cdef int64_t[::1] ends_view = ends
-        cdef int32_t word, pending_length = 0
-        cdef uint64_t h, pending_hash = 0
-        cdef int64_t pending_at = -1, pending_start = 0
+        cdef int64_t[::1] starts_view = starts
+        cdef int32_t[::1] lengths_view = lengths
+        cdef int32_t word
+        cdef uint64_t h
+        # tokens scanned but not yet looked up: a ring of SCAN_AHEAD (a power of two)
+        cdef int64_t ring_start[SCAN_AHEAD]
+        cdef int32_t ring_length[SCAN_AHEAD]
+        cdef uint64_t ring_hash[SCAN_AHEAD]
+        cdef int64_t looked_up = 0, r
         cdef bint failed = False
         if n == 0:
-            return ids[:0], ends[:0]
+            return ids[:0], ends[:0], starts[:0], lengths[:0]
+        if known_only and foreign_base + max_tokens > 2147483647:
+            raise ValueError("foreign_base too large for the block's tokens")
         with nogil:
-            # one token behind: a token's slot is fetched (prefetch) as soon as its hash is
-            # known, and looked up only after the next token has been scanned
-            while i < n:
-                if BYTE_CLASS[s[i]] != TOKEN_BYTE:
-                    width = space_width(s, i, n)
-                    if width:
-                        if s[i] == 10:
-                            ends_view[n_ends] = self.tokens + n_ids
-                            n_ends += 1
-                        i += width
-                        continue
-                start = i
-                h = 1469598103934665603ULL          # FNV-1a, 64 bit, while scanning
+            # SCAN_AHEAD tokens behind: a token's slot is fetched (prefetch) as soon as its
+            # hash is known, and looked up only after the next SCAN_AHEAD - 1 tokens have
+            # been scanned (the lookups are bound by memory latency)
+            while True:
+                start = -1
                 while i < n:
-                    if BYTE_CLASS[s[i]] != TOKEN_BYTE and space_width(s, i, n) != 0:
-                        break
-                    h = (h ^ s[i]) * 1099511628211ULL
-                    i += 1
-                if i - start >= 2147483647:
-                    failed = True
-                    break
-                prefetch(&self.table[h & (self.table_size - 1)])
-                if pending_at >= 0:
-                    word = self.add(s + pending_start, pending_length, pending_hash)
-                    if word < 0:
+                    if BYTE_CLASS[s[i]] != TOKEN_BYTE:
+                        width = space_width(s, i, n)
+                        if width:
+                            if s[i] == 10:
+                                ends_view[n_ends] = self.tokens + n_ids
+                                n_ends += 1
+                            i += width
+                            continue
+                    start = i
+                    h = 1469598103934665603ULL          # FNV-1a, 64 bit, while scanning
+                    while i < n:
+                        if BYTE_CLASS[s[i]] != TOKEN_BYTE and space_width(s, i, n) != 0:
+                            break
+                        h = (h ^ s[i]) * 1099511628211ULL
+                        i += 1
+                    if i - start >= 2147483647:
                         failed = True
-                        break
-                    ids_view[pending_at] = word
-                pending_at, pending_start = n_ids, start
-                pending_length, pending_hash = <int32_t>(i - start), h
+                    else:
+                        prefetch(&self.table[h & (self.table_size - 1)])
+                    break
+                if failed:
+                    break
+                # look up the oldest token once the ring is full, or all of them at the end
+                while looked_up < n_ids and (start < 0 or n_ids - looked_up == SCAN_AHEAD):
+                    r = looked_up & (SCAN_AHEAD - 1)
+                    if known_only:
+                        word = self.find(s + ring_start[r], ring_length[r], ring_hash[r])
+                        if word < 0:
+                            word = <int32_t>(foreign_base + n_foreign)
+                            starts_view[n_foreign] = ring_start[r]
+                            lengths_view[n_foreign] = ring_length[r]
+                            n_foreign += 1
+                    else:
+                        word = self.add(s + ring_start[r], ring_length[r], ring_hash[r])
+                        if word < 0:
+                            failed = True
+                            break
+                    ids_view[looked_up] = word
+                    looked_up += 1
+                if failed or start < 0:                 # out of memory, or the block is done
+                    break
+                r = n_ids & (SCAN_AHEAD - 1)
+                ring_start[r], ring_length[r], ring_hash[r] = start, <int32_t>(i - start), h
                 n_ids += 1
-            if pending_at >= 0 and not failed:
-                word = self.add(s + pending_start, pending_length, pending_hash)
-                if word < 0:
-                    failed = True
-                else:
-                    ids_view[pending_at] = word
         if failed:
             raise MemoryError("out of memory (or a token over 2 GB, or over 2**31 words) "
                               "while counting words")
         self.tokens += n_ids
-        return ids[:n_ids].copy(), ends[:n_ends].copy()
+        return ids[:n_ids].copy(), ends[:n_ends].copy(), starts[:n_foreign].copy(), \
+            lengths[:n_foreign].copy()
 
     def counts_array(self):
         out = np.empty(self.n_words, dtype=np.int64)

@@ -99,13 +99,18 @@ class _Reader:
     by w2v.data.corpus and mapped with a dict."""
 
     def __init__(self, source, words: Sequence[str], index: Dict[str, int], encoding: str,
-                 progress=None):
+                 progress=None, foreign: bool = False):
         self.source, self.words, self.index = source, words, index
         self.encoding = encoding
         self.tokens = self.lines = 0
         self.progress = progress              # called with bytes read (files), or None
         self._counter = None                  # the byte path's TokenCounter
         self._provisional = None              # the token path's word -> id
+        # foreign=True (byte path only): words outside the table are not added to it;
+        # each block's get block-local ids from len(words) on, and self.foreign is
+        # (block bytes, starts, lengths) of the last block's (TokenCounter.scan_known)
+        self.foreign_ids = foreign and self.byte_path
+        self.foreign = None
 
     @property
     def byte_path(self) -> bool:
@@ -177,7 +182,12 @@ class _Reader:
                     piece, carry = carry + b"".join(pending), b""
                 pending = []
                 before = counter.tokens
-                ids, ends = counter.scan(np.frombuffer(piece, dtype=np.uint8))
+                if self.foreign_ids:
+                    ids, ends, starts, lengths = counter.scan_known(
+                        np.frombuffer(piece, dtype=np.uint8), len(self.words))
+                    self.foreign = (piece, starts, lengths)
+                else:
+                    ids, ends = counter.scan(np.frombuffer(piece, dtype=np.uint8))
                 self.tokens = counter.tokens - base
                 self.lines += len(ends)
                 if self.progress is not None:
@@ -235,14 +245,18 @@ class _JoinedTextWriter:
         self.line_open = False
         self.tokens_out = self.joined = 0
 
-    def write(self, f, ids, ends, new_words: List[bytes], final: bool) -> None:
+    def write(self, f, ids, ends, new_words: List[bytes], final: bool, foreign=None) -> None:
+        """foreign: (block, starts, lengths) of the block's foreign ids (see _Reader)."""
         if new_words:
             self.arena.extend(b"".join(new_words))
             self.offsets = np.concatenate((self.offsets, self.offsets[-1] + np.cumsum(
                 [len(b) for b in new_words], dtype=np.int64)))
         ids, ends = _join_through(self.joiners, ids, ends, final)
-        text, self.line_open, joined = render(ids, ends, np.frombuffer(self.arena, dtype=np.uint8),
-                                              self.offsets, self.line_open, self.is_phrase)
+        block, starts, lengths = foreign if foreign is not None else (None, None, None)
+        text, self.line_open, joined = render(
+            ids, ends, np.frombuffer(self.arena, dtype=np.uint8), self.offsets, self.line_open,
+            self.is_phrase, None if block is None else np.frombuffer(block, dtype=np.uint8),
+            starts, lengths)
         f.write(text)
         self.tokens_out += len(ids)
         self.joined += joined
@@ -537,7 +551,7 @@ class Phrases:
             raise ValueError(f"output {output} is the corpus itself: write to another file")
         bar = _progress_bar(source, "joining") if progress else None
         index = {w: i for i, w in enumerate(self.words)}
-        reader = _Reader(source, self.words, index, self.encoding, bar)
+        reader = _Reader(source, self.words, index, self.encoding, bar, foreign=True)
         writer = _JoinedTextWriter(self)
         in_flight: "deque[Future]" = deque()
         known = len(self.words)           # words the writer has been given
@@ -548,7 +562,9 @@ class Phrases:
                     known += len(new_words)
                     final = block is None
                     ids, ends = (_EMPTY_IDS, _EMPTY_ENDS) if final else block
-                    in_flight.append(pool.submit(writer.write, f, ids, ends, new_words, final))
+                    foreign, reader.foreign = reader.foreign, None
+                    in_flight.append(pool.submit(writer.write, f, ids, ends, new_words, final,
+                                                 foreign))
                     while len(in_flight) > (0 if final else 2):
                         in_flight.popleft().result()
             finally:
