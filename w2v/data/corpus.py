@@ -545,41 +545,58 @@ def _vocab_and_remap(words: List[str], counts: np.ndarray, config: Config, stats
     return vocab, remap
 
 
+def byte_pieces(path, block_chars: Optional[int] = None) -> Iterator[Tuple[np.ndarray, int, bool]]:
+    """(piece, bytes read so far, NUL in it) for the bytes of a file (decompressed): each
+    piece ends on a token boundary (ASCII whitespace) or at the end of the file, so that
+    the byte scanner can take it whole; a token longer than a block waits for the next
+    boundary (its blocks are joined once, not copied block after block). One copy of
+    the bytes per piece; a piece is a uint8 array over its own bytes object. Blocks of
+    block_chars bytes (BLOCK_CHARS when None) are read at a time."""
+    block_chars = BLOCK_CHARS if block_chars is None else block_chars
+    carry = b""
+    pending: List[bytes] = []
+    done = 0
+    with open_text(path, "latin-1") as text:         # latin-1: only for its byte stream
+        raw = text.buffer
+        while True:
+            try:
+                block = raw.read(block_chars)
+            except (EOFError, OSError, lzma.LZMAError) as e:
+                raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
+            except Exception as e:                    # other decompressors' errors
+                raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
+            done += len(block)
+            if block:
+                # carry holds no boundary, so the cut is the new block's last one
+                cut = max(block.rfind(b" "), block.rfind(b"\n"), block.rfind(b"\t"), block.rfind(b"\r"))
+                if cut < 0:                           # no boundary yet: one long token
+                    pending.append(block)
+                    continue
+                piece = b"".join([carry, *pending, memoryview(block)[:cut + 1]])
+                carry = block[cut + 1:]
+            else:
+                piece, carry = carry + b"".join(pending), b""
+            pending = []
+            yield np.frombuffer(piece, dtype=np.uint8), done, b"\0" in piece
+            if not block:
+                break
+
+
 def _scan_utf8_file(path, config: Config, stats: CorpusStats, chunks: _IdChunks,
                     grow: Optional[Vocab] = None):
     """The fast path for UTF-8 files: words are counted as bytes by the Cython
     TokenCounter (no Python string per token) and decoded once each at the end."""
     counter = TokenCounter()
     ends = []
-    carry = b""
-    pending: List[bytes] = []    # blocks without a boundary: a token longer than a block
     nul = False
-    with open_text(path, "latin-1") as text:         # latin-1: only for its byte stream
-        raw = text.buffer
-        while True:
-            try:
-                block = raw.read(BLOCK_CHARS)
-            except (EOFError, OSError, lzma.LZMAError) as e:
-                raise CorpusError(f"{os.fspath(path)}: cannot read: {e}") from None
-            if b"\0" in block:
-                if config.encoding_errors == "strict":
-                    raise _nul_error(path, "utf-8")
-                nul = True
-            if block:
-                # carry holds no boundary, so the cut is the new block's last one
-                cut = max(block.rfind(b" "), block.rfind(b"\n"), block.rfind(b"\t"), block.rfind(b"\r"))
-                if cut < 0:                           # no boundary yet: one long token
-                    pending.append(block)             # joined once, not copied block after block
-                    continue
-                piece, carry = carry + b"".join(pending) + block[:cut + 1], block[cut + 1:]
-            else:
-                piece, carry = carry + b"".join(pending), b""
-            pending = []
-            ids, line_ends = counter.scan(piece)
-            chunks.append(ids)
-            ends.append(line_ends)
-            if not block:
-                break
+    for piece, _, has_nul in byte_pieces(path):
+        if has_nul:
+            if config.encoding_errors == "strict":
+                raise _nul_error(path, "utf-8")
+            nul = True
+        ids, line_ends = counter.scan(piece)
+        chunks.append(ids)
+        ends.append(line_ends)
     line_ends = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
     if counter.tokens > (line_ends[-1] if len(line_ends) else 0):
         line_ends = np.concatenate((line_ends, [counter.tokens]))     # an unterminated last line

@@ -49,7 +49,7 @@ from w2v.config import Config
 from w2v.data._phrases import CandidateCounter, PhraseJoiner, SequenceTable, render
 from w2v.data._scan import TokenCounter
 from w2v.data.corpus import (BLOCK_CHARS, CorpusError, _batches, _is_path, _is_utf8,
-                             _locate_decode_error, _nul_error, _source_name, open_text)
+                             _locate_decode_error, _nul_error, _source_name, byte_pieces)
 from w2v.io import (PHRASES_FORMAT, ModelFileError, atomic_write, load_arrays, save_arrays,
                     vocabulary_arrays, vocabulary_from)
 
@@ -158,43 +158,20 @@ class _Reader:
             if counter.n_words != len(self.words):
                 raise RuntimeError("phrase word table did not seed the scanner one to one")
         base = counter.tokens
-        carry, pending, done = b"", [], 0
-        with open_text(self.source, "latin-1") as text:        # latin-1: only for its bytes
-            raw = text.buffer
-            while True:
-                try:
-                    block = raw.read(BLOCK_CHARS)
-                except (EOFError, OSError) as e:
-                    raise CorpusError(f"{os.fspath(self.source)}: cannot read: {e}") from None
-                except Exception as e:         # lzma.LZMAError and the like
-                    raise CorpusError(f"{os.fspath(self.source)}: cannot read: {e}") from None
-                if b"\0" in block:
-                    raise _nul_error(self.source, "utf-8")
-                done += len(block)
-                if block:
-                    cut = max(block.rfind(b" "), block.rfind(b"\n"), block.rfind(b"\t"),
-                              block.rfind(b"\r"))
-                    if cut < 0:
-                        pending.append(block)
-                        continue
-                    piece, carry = carry + b"".join(pending) + block[:cut + 1], block[cut + 1:]
-                else:
-                    piece, carry = carry + b"".join(pending), b""
-                pending = []
-                before = counter.tokens
-                if self.foreign_ids:
-                    ids, ends, starts, lengths = counter.scan_known(
-                        np.frombuffer(piece, dtype=np.uint8), len(self.words))
-                    self.foreign = (piece, starts, lengths)
-                else:
-                    ids, ends = counter.scan(np.frombuffer(piece, dtype=np.uint8))
-                self.tokens = counter.tokens - base
-                self.lines += len(ends)
-                if self.progress is not None:
-                    self.progress(done)
-                yield ids, ends - before
-                if not block:
-                    break
+        for piece, done, has_nul in byte_pieces(self.source, BLOCK_CHARS):
+            if has_nul:
+                raise _nul_error(self.source, "utf-8")
+            before = counter.tokens
+            if self.foreign_ids:
+                ids, ends, starts, lengths = counter.scan_known(piece, len(self.words))
+                self.foreign = (piece, starts, lengths)
+            else:
+                ids, ends = counter.scan(piece)
+            self.tokens = counter.tokens - base
+            self.lines += len(ends)
+            if self.progress is not None:
+                self.progress(done)
+            yield ids, ends - before
 
     def _token_blocks(self):
         provisional = self._provisional = defaultdict()
