@@ -52,6 +52,35 @@ cdef enum:
     SCAN_AHEAD = 8         # tokens scanned ahead of the lookups (a power of two)
 
 
+cdef extern from *:
+    """
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    #define W2V_LITTLE_ENDIAN 1
+    #else
+    #define W2V_LITTLE_ENDIAN 0
+    #endif
+    """
+    const bint W2V_LITTLE_ENDIAN
+
+cdef enum:
+    WORD_BYTES = 8         # same_bytes compares a token this short as one 64-bit word
+
+
+cdef inline bint same_bytes(const unsigned char* known, const unsigned char* token, int32_t length,
+                            int64_t readable) noexcept nogil:
+    """known[:length] == token[:length]; `known` (the arena) may always be read
+    WORD_BYTES on, `token` only `readable` bytes on. A short token is one 64-bit compare,
+    not a call of memcmp."""
+    cdef uint64_t a, b
+    if W2V_LITTLE_ENDIAN and length <= WORD_BYTES and readable >= WORD_BYTES:
+        memcpy(&a, known, WORD_BYTES)
+        memcpy(&b, token, WORD_BYTES)
+        if length == WORD_BYTES:
+            return a == b
+        return ((a ^ b) & ((1ULL << (8 * length)) - 1)) == 0     # the first `length` bytes
+    return memcmp(known, token, length) == 0
+
+
 cdef struct Slot:
     uint64_t hash         # the word's FNV-1a hash
     int32_t word          # its id; -1 when the slot is free
@@ -119,21 +148,29 @@ cdef class TokenCounter:
         self.table_size = size
         return 0
 
-    cdef int32_t add(self, const unsigned char* token, int32_t length, uint64_t h) noexcept nogil:
-        """The id of `token` (FNV-1a hash h), a new one if unseen; -1 if memory ran out."""
-        cdef int32_t found
-        cdef int64_t slot = h & (self.table_size - 1), need
-        cdef void* grown
+    cdef inline Slot* probe(self, const unsigned char* token, int32_t length, uint64_t h,
+                            int64_t readable) noexcept nogil:
+        """The slot of `token` (FNV-1a hash h): its word's, or the free one where it would
+        go. `readable`: bytes that may be read from token on (at least length)."""
+        cdef int64_t slot = h & (self.table_size - 1)
         cdef Slot* at
         while True:
             at = &self.table[slot]
-            if at.word == -1:
-                break
-            if (at.hash == h and at.length == length
-                    and memcmp(self.arena + self.offsets[at.word], token, length) == 0):
-                self.counts[at.word] += 1
-                return at.word
+            if at.word == -1 or (at.hash == h and at.length == length and same_bytes(
+                    self.arena + self.offsets[at.word], token, length, readable)):
+                return at
             slot = (slot + 1) & (self.table_size - 1)
+
+    cdef int32_t add(self, const unsigned char* token, int32_t length, uint64_t h,
+                     int64_t readable) noexcept nogil:
+        """The id of `token` (FNV-1a hash h), a new one if unseen; -1 if memory ran out."""
+        cdef int32_t found
+        cdef int64_t need
+        cdef void* grown
+        cdef Slot* at = self.probe(token, length, h, readable)
+        if at.word != -1:
+            self.counts[at.word] += 1
+            return at.word
         if self.n_words >= 2147483646:
             return -1
         if self.n_words == self.words_capacity:
@@ -148,8 +185,8 @@ cdef class TokenCounter:
             if grown == NULL: return -1
             self.counts = <int64_t*>grown
         need = self.arena_used + length
-        if need > self.arena_capacity:
-            while need > self.arena_capacity:
+        if need + WORD_BYTES > self.arena_capacity:         # same_bytes may read a word past the end
+            while need + WORD_BYTES > self.arena_capacity:
                 self.arena_capacity *= 2
             grown = realloc(self.arena, self.arena_capacity)
             if grown == NULL: return -1
@@ -167,18 +204,10 @@ cdef class TokenCounter:
                 return -1
         return found
 
-    cdef int32_t find(self, const unsigned char* token, int32_t length, uint64_t h) noexcept nogil:
+    cdef inline int32_t find(self, const unsigned char* token, int32_t length, uint64_t h,
+                             int64_t readable) noexcept nogil:
         """The id of `token` (FNV-1a hash h) if it is in the table, else -1; nothing counted."""
-        cdef int64_t slot = h & (self.table_size - 1)
-        cdef Slot* at
-        while True:
-            at = &self.table[slot]
-            if at.word == -1:
-                return -1
-            if (at.hash == h and at.length == length
-                    and memcmp(self.arena + self.offsets[at.word], token, length) == 0):
-                return at.word
-            slot = (slot + 1) & (self.table_size - 1)
+        return self.probe(token, length, h, readable).word
 
     def scan(self, const unsigned char[::1] block not None):
         """Ids of the tokens of `block` and the token counts at each newline in it; a
@@ -261,14 +290,14 @@ cdef class TokenCounter:
                 while looked_up < n_ids and (start < 0 or n_ids - looked_up == SCAN_AHEAD):
                     r = looked_up & (SCAN_AHEAD - 1)
                     if known_only:
-                        word = self.find(s + ring_start[r], ring_length[r], ring_hash[r])
+                        word = self.find(s + ring_start[r], ring_length[r], ring_hash[r], n - ring_start[r])
                         if word < 0:
                             word = <int32_t>(foreign_base + n_foreign)
                             starts_view[n_foreign] = ring_start[r]
                             lengths_view[n_foreign] = ring_length[r]
                             n_foreign += 1
                     else:
-                        word = self.add(s + ring_start[r], ring_length[r], ring_hash[r])
+                        word = self.add(s + ring_start[r], ring_length[r], ring_hash[r], n - ring_start[r])
                         if word < 0:
                             failed = True
                             break
