@@ -7,11 +7,12 @@ negatives, or hierarchical softmax with --model *-hs).
     python scripts/bench.py --tools w2v-adam w2v-sgd --repeats 3
     python scripts/bench.py --model sg --word2vec-bin ~/word2vec/bin/word2vec
     python scripts/bench.py --model sg --tools w2v-sgd w2v-sgd:shared_negatives=false gensim-file
-    python scripts/bench.py --tools w2v-sgd fasttext --minn 3 --maxn 6   # subwords, both tools
+    python scripts/bench.py --tools w2v-sgd fasttext gensim-file --minn 3 --maxn 6  # subwords
 
 --model: cbow (default), sg (skip-gram), cbow-hs, sg-hs (hierarchical softmax, no
 negatives). Every peer runs the same model: gensim sg=1 / hs=1 negative=0, fastText
 skipgram / loss hs (minn=maxn=0: no subwords), word2vec C -cbow 0 / -hs 1 -negative 0;
+with --maxn > 0 gensim runs its FastText (min_n, max_n, bucket) and fastText its n-grams;
 each keeps its own learning rate for the model (gensim and word2vec C: alpha 0.025 for
 skip-gram, 0.025 / 0.05 for CBOW; fastText: lr 0.05), as their users get it. A w2v tool
 may carry Config fields: w2v-sgd:alpha=0.05,shared_negatives=false.
@@ -152,7 +153,17 @@ def run_w2v(optimizer, corpus, args, options):
     vocab_s = time.perf_counter() - started
     cpu = cpu_seconds()
     model.train(progress=False)
+    args.subword_vectors = lambda: model.wv           # SubwordVectors when maxn > 0
     return model.wv, vocab_s, model.last_report.seconds, cpu_seconds() - cpu
+
+
+def facebook_bin_vectors(save, work):
+    """A peer's subword model as w2v's SubwordVectors (its .bin written by `save`, read
+    back: every unseen word gets the vector the peer gives it, as tested)."""
+    from w2v import load_vectors
+    path = os.path.join(work, "peer-subwords.bin")
+    save(path)
+    return load_vectors(path)
 
 
 def _gensim_vectors(model):
@@ -161,12 +172,15 @@ def _gensim_vectors(model):
 
 
 def run_gensim(corpus, args, corpus_file):
-    from gensim.models import Word2Vec as GensimWord2Vec
+    """gensim's Word2Vec, or its FastText when subwords are asked for (--maxn)."""
+    from gensim.models import FastText as GensimFastText, Word2Vec as GensimWord2Vec
     from gensim.models.word2vec import Text8Corpus
     sg, hs = MODELS[args.model]["sg"], MODELS[args.model]["hs"]
     params = dict(sg=int(sg), vector_size=100, window=5, negative=0 if hs else 5, hs=int(hs),
                   sample=1e-3, min_count=5, workers=args.workers, epochs=args.epochs)
-    model = GensimWord2Vec(**params)
+    if args.maxn:
+        params.update(min_n=args.minn, max_n=args.maxn, bucket=args.bucket)
+    model = (GensimFastText if args.maxn else GensimWord2Vec)(**params)
     # What a gensim user streams a text8-style file with: 10,000-word sentences.
     sentences = Text8Corpus(corpus["plain"], max_sentence_length=10000)
     started = time.perf_counter()
@@ -181,7 +195,12 @@ def run_gensim(corpus, args, corpus_file):
                     total_words=model.corpus_total_words, epochs=args.epochs)
     else:
         model.train(sentences, total_examples=model.corpus_count, epochs=args.epochs)
-    return _gensim_vectors(model), vocab_s, time.perf_counter() - started, cpu_seconds() - cpu
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    if args.maxn:
+        from gensim.models.fasttext import save_facebook_model
+        args.subword_vectors = lambda: facebook_bin_vectors(
+            lambda path: save_facebook_model(model, path), args.work)
+    return _gensim_vectors(model), vocab_s, seconds, cpu
 
 
 def run_fasttext(corpus, args):
@@ -197,6 +216,8 @@ def run_fasttext(corpus, args):
                                         bucket=args.bucket if args.maxn else 0,
                                         thread=args.workers, verbose=0)
     total, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    if args.maxn:
+        args.subword_vectors = lambda: facebook_bin_vectors(model.save_model, args.work)
     words = model.get_words()
     vectors = np.stack([model.get_word_vector(w) for w in words]).astype(np.float32)
     return WordVectors(vectors, words), None, total, cpu  # fastText does not time its vocabulary apart
@@ -248,6 +269,19 @@ def child(tool, args):
         result["analogy"] = evaluate_analogies(wv, args.analogies, restrict_vocab=30000)["accuracy"]
     if os.path.exists(args.pairs):
         result["ws353"] = evaluate_word_pairs(wv, args.pairs)["spearman"]
+    if args.maxn and getattr(args, "subword_vectors", None):
+        # subwords also answer questions with a word outside the vocabulary (after the
+        # peak memory above was read: a peer's model is written and read back for this)
+        vectors = args.subword_vectors()
+        if os.path.exists(args.analogies):
+            found = evaluate_analogies(vectors, args.analogies, restrict_vocab=30000, oov_ngrams=True)
+            result["analogy_ngrams"], result["analogy_oov_answered"] = \
+                found["accuracy"], found["oov_answered"]
+        if os.path.exists(args.pairs):
+            found = evaluate_word_pairs(vectors, args.pairs, oov_ngrams=True)
+            result["ws353_ngrams"], result["ws353_oov_answered"] = \
+                found["spearman"], found["oov_answered"]
+            result["ws353_pairs"] = found["pairs"]
     print("RESULT " + json.dumps(result), flush=True)
 
 
@@ -313,6 +347,17 @@ def table(results, tools, args, corpus) -> str:
             fmt(median(tool, "analogy") and 100 * median(tool, "analogy"), ".1f"),
             fmt(median(tool, "ws353"), ".3f")))
     n = max(sum(r["tool"] == t for r in results) for t in tools)
+    if any(median(tool, "ws353_ngrams") is not None for tool in tools):
+        rows += ["", "With unseen words answered from their n-grams (oov_ngrams=True):", "",
+                 "| tool | analogy % | questions answered by n-grams | WS353 | pairs answered "
+                 "by n-grams |", "| --- | ---: | ---: | ---: | ---: |"]
+        for tool in tools:
+            rows.append("| {} | {} | {} | {} | {} of {} |".format(
+                tool, fmt(median(tool, "analogy_ngrams") and 100 * median(tool, "analogy_ngrams"),
+                          ".1f"), fmt(median(tool, "analogy_oov_answered"), ".0f"),
+                fmt(median(tool, "ws353_ngrams"), ".3f"), fmt(median(tool, "ws353_oov_answered"),
+                                                             ".0f"),
+                fmt(median(tool, "ws353_pairs"), ".0f")))
     rows.append("")
     rows.append(f"{os.path.basename(corpus['plain'])}: {corpus['tokens']:,} words; model "
                 f"{args.model}; {args.epochs} "
