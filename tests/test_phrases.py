@@ -118,6 +118,23 @@ def test_connector_words_form_longer_phrases():
     assert "bank_of_america" not in plain.phrasegrams
 
 
+def test_sentence_after_sentence_leaves_the_model_as_it_was(tmp_path):
+    """phrases[sentence] one call per sentence, as gensim users do: words a sentence brings
+    are its own (not added to the model for the next call); files and lists agree."""
+    sentences = [["new", "york", "is", "big"], ["new", "york", "times"]] * 5
+    model = Phrases(sentences, min_count=1, threshold=0.5)
+    words = list(model.words)
+    assert model[["zork", "new", "york"]] == ["zork", "new_york"]
+    assert model[["new", "zork", "york", "zork"]] == ["new", "zork", "york", "zork"]
+    assert model[["big", "new", "york", "new"]] == ["big", "new_york", "new"]
+    assert model.words == words and "zork" not in model._word_index()
+    assert list(model.sentences([["zork", "new", "york"], ["qux"]])) == [["zork", "new_york"], ["qux"]]
+    (tmp_path / "c.txt").write_text("zork new york\nqux new york\n")
+    assert list(model.sentences(tmp_path / "c.txt")) == [["zork", "new_york"], ["qux", "new_york"]]
+    assert model[["qux", "new", "york"]] == ["qux", "new_york"]
+    assert model.words == words and "qux" not in model._word_index()
+
+
 def test_joining_matches_the_greedy_rule_and_keeps_every_token(toy_corpus, toy_sentences, tmp_path):
     model = Phrases(toy_corpus, min_count=5, threshold=2.0, connector_words=CONNECTORS)
     phrase_set = set(model.phrasegrams)

@@ -395,28 +395,27 @@ cdef class CandidateCounter:
                               "while counting phrase candidates")
 
 
-cdef class PhraseJoiner:
-    """Joins phrases in a stream of ids, gensim's greedy left-to-right rule: a candidate
-    (start, connectors, end) that is a phrase becomes the phrase's id, and its end word
-    cannot start another; otherwise its words pass through and the end word starts the
-    next candidate. Every token is kept: only joined, never dropped."""
-    cdef readonly SequenceTable table   # candidate -> phrase id
-    cdef _OpenCandidate open
-    cdef int32_t n_connectors
-    # ends[w] & 1: some phrase starts with word w; & 2: some phrase ends with it. Most
-    # candidates fail this test and skip the table lookup.
+cdef inline uint64_t pair_bit_of(int32_t first, int32_t last, uint64_t mask) noexcept nogil:
+    cdef uint64_t k = (<uint64_t><unsigned int>first << 32) | <uint64_t><unsigned int>last
+    return (mix(k) >> 24) & mask      # other bits than the table's slot
+
+
+cdef class JoinFilter:
+    """What a PhraseJoiner tests before its table, built once from the table and shared by
+    every joiner of it (a joiner is made per pass over a text, or per sentence):
+
+    ends[w] & 1: some phrase starts with word w; & 2: some phrase ends with it. Most
+    candidates fail this test and skip the table lookup. pair_bits: a bit per hash of every
+    two-word phrase (PAIR_FILTER_BITS bits a phrase, a power of two in all): a pair whose
+    bit is clear is no phrase, and most pairs that pass the ends test are no phrase; the
+    filter is small enough to stay in cache, the table not. The table must not change
+    after the filter is built."""
     cdef uint8_t* ends
     cdef int64_t n_ends
-    # A bit per hash of every two-word phrase (PAIR_FILTER_BITS bits a phrase, a power of
-    # two in all): a pair whose bit is clear is no phrase, and most pairs that pass the
-    # ends test are no phrase; the filter is small enough to stay in cache, the table not.
     cdef uint64_t* pair_bits
     cdef uint64_t pair_mask
 
-    def __cinit__(self, SequenceTable table not None, int32_t n_connectors):
-        self.table = table
-        self.open = _OpenCandidate()
-        self.n_connectors = n_connectors
+    def __cinit__(self, SequenceTable table not None):
         cdef int64_t i, largest = -1
         cdef int32_t first, last
         for i in range(table.n_entries):
@@ -440,19 +439,44 @@ cdef class PhraseJoiner:
         cdef uint64_t bit
         for i in range(table.n_entries):
             if table.offsets[i + 1] - table.offsets[i] == 2:
-                bit = self.pair_bit(table.arena[table.offsets[i]], table.arena[table.offsets[i] + 1])
+                bit = pair_bit_of(table.arena[table.offsets[i]], table.arena[table.offsets[i] + 1],
+                                  self.pair_mask)
                 self.pair_bits[bit >> 6] |= 1ULL << (bit & 63)
 
     def __dealloc__(self):
         free(self.ends)
         free(self.pair_bits)
 
-    cdef inline uint64_t pair_bit(self, int32_t first, int32_t last) noexcept nogil:
-        cdef uint64_t k = (<uint64_t><unsigned int>first << 32) | <uint64_t><unsigned int>last
-        return (mix(k) >> 24) & self.pair_mask      # other bits than the table's slot
+
+cdef class PhraseJoiner:
+    """Joins phrases in a stream of ids, gensim's greedy left-to-right rule: a candidate
+    (start, connectors, end) that is a phrase becomes the phrase's id, and its end word
+    cannot start another; otherwise its words pass through and the end word starts the
+    next candidate. Every token is kept: only joined, never dropped.
+
+    PhraseJoiner(table, n_connectors, filter=None): filter, the table's JoinFilter
+    (built here when None; `joiner.filter` gives it to the next joiner of the table)."""
+    cdef readonly SequenceTable table   # candidate -> phrase id
+    cdef readonly JoinFilter filter
+    cdef _OpenCandidate open
+    cdef int32_t n_connectors
+    # the filter's arrays (JoinFilter), read in the loops without the GIL
+    cdef const uint8_t* ends
+    cdef int64_t n_ends
+    cdef const uint64_t* pair_bits
+    cdef uint64_t pair_mask
+
+    def __cinit__(self, SequenceTable table not None, int32_t n_connectors,
+                  JoinFilter filter=None):
+        self.table = table
+        self.open = _OpenCandidate()
+        self.n_connectors = n_connectors
+        self.filter = JoinFilter(table) if filter is None else filter
+        self.ends, self.n_ends = self.filter.ends, self.filter.n_ends
+        self.pair_bits, self.pair_mask = self.filter.pair_bits, self.filter.pair_mask
 
     cdef inline bint may_be_pair(self, int32_t first, int32_t last) noexcept nogil:
-        cdef uint64_t bit = self.pair_bit(first, last)
+        cdef uint64_t bit = pair_bit_of(first, last, self.pair_mask)
         return (self.pair_bits[bit >> 6] >> (bit & 63)) & 1
 
     cdef inline bint may_start(self, int32_t word) noexcept nogil:

@@ -98,10 +98,10 @@ class _Reader:
     appearance. UTF-8 files go through the byte scanner; other sources are tokenised
     by w2v.data.corpus and mapped with a dict."""
 
-    def __init__(self, source, words: Sequence[str], index: Dict[str, int], encoding: str,
+    def __init__(self, source, words: Sequence[str], index: Dict[str, int], config: Config,
                  progress=None, foreign: bool = False):
         self.source, self.words, self.index = source, words, index
-        self.encoding = encoding
+        self.config, self.encoding = config, config.encoding
         self.tokens = self.lines = 0
         self.progress = progress              # called with bytes read (files), or None
         self._counter = None                  # the byte path's TokenCounter
@@ -177,7 +177,7 @@ class _Reader:
         provisional = self._provisional = defaultdict()
         provisional.default_factory = itertools.count(len(self.words)).__next__
         index = self.index
-        config = Config(encoding=self.encoding)
+        config = self.config
 
         def id_of(token):
             found = index.get(token)
@@ -269,7 +269,9 @@ class Phrases:
         self.pass_phrases: List[Dict[str, np.ndarray]] = []
         self.stats: List[PassStats] = []
         self.source = None
-        self._joiners: Optional[List[SequenceTable]] = None
+        self._joiners: Optional[List[PhraseJoiner]] = None    # one per pass, copied for each use
+        self._index: Optional[Dict[str, int]] = None          # word -> id, built on first use
+        self._config: Optional[Config] = None                 # for the readers, built on first use
         if sentences is not None:
             self.learn(sentences, progress=progress)
 
@@ -321,7 +323,7 @@ class Phrases:
     def _learn_pass(self, sentences, index: Dict[str, int], number: int, progress: bool) -> None:
         start = time.perf_counter()
         stats = PassStats()
-        reader = _Reader(sentences, self.words, index, self.encoding,
+        reader = _Reader(sentences, self.words, index, self._reading_config(),
                          _progress_bar(sentences, f"pass {number + 1}/{self.passes}")
                          if progress else None)
         joiners = self._make_joiners()
@@ -381,7 +383,7 @@ class Phrases:
         self.pass_phrases.append({"parts": new_parts, "offsets": new_offsets,
                                   "phrase_ids": phrase_ids, "scores": chosen_scores,
                                   "counts": chosen_counts})
-        self._joiners = None
+        self._tables_changed()
         stats.phrases = n_chosen
         stats.seconds = time.perf_counter() - start
         self.stats.append(stats)
@@ -401,18 +403,33 @@ class Phrases:
         for p in self.pass_phrases:
             p["parts"] = remap[p["parts"]].astype(np.int32)
             p["phrase_ids"] = remap[p["phrase_ids"]].astype(np.int64)
-        self._joiners = None
+        self._tables_changed()
+
+    def _tables_changed(self) -> None:
+        """Drop what is built from words and phrases (after learning or renumbering)."""
+        self._joiners = self._index = None
+
+    def _word_index(self) -> Dict[str, int]:
+        """word -> id of the table's words, built once (readers only look it up)."""
+        if self._index is None:
+            self._index = {w: i for i, w in enumerate(self.words)}
+        return self._index
+
+    def _reading_config(self) -> Config:
+        """The Config the corpus readers take (encoding), built once."""
+        if self._config is None or self._config.encoding != self.encoding:
+            self._config = Config(encoding=self.encoding)
+        return self._config
 
     def _make_joiners(self) -> List[PhraseJoiner]:
-        """A fresh joiner per pass (the tables are built once and shared)."""
+        """A fresh joiner per pass (the tables and their filters are built once and shared)."""
         if self._joiners is None:
-            tables = []
+            self._joiners = []
             for p in self.pass_phrases:
                 table = SequenceTable()
                 table.insert(p["parts"], p["offsets"], p["phrase_ids"])
-                tables.append(table)
-            self._joiners = tables
-        return [PhraseJoiner(t, self.n_connectors) for t in self._joiners]
+                self._joiners.append(PhraseJoiner(table, self.n_connectors))
+        return [PhraseJoiner(j.table, self.n_connectors, j.filter) for j in self._joiners]
 
     # ------------------------------------------------------------- inspecting
     def __len__(self) -> int:
@@ -471,8 +488,7 @@ class Phrases:
 
     def _joined_blocks(self, source, progress=None):
         """(reader, generator of joined (ids, line_ends) blocks) of `source`."""
-        index = {w: i for i, w in enumerate(self.words)}
-        reader = _Reader(source, self.words, index, self.encoding, progress)
+        reader = _Reader(source, self.words, self._word_index(), self._reading_config(), progress)
         joiners = self._make_joiners()
 
         def blocks():
@@ -527,8 +543,8 @@ class Phrases:
                 and os.path.samefile(output, os.fspath(source)):
             raise ValueError(f"output {output} is the corpus itself: write to another file")
         bar = _progress_bar(source, "joining") if progress else None
-        index = {w: i for i, w in enumerate(self.words)}
-        reader = _Reader(source, self.words, index, self.encoding, bar, foreign=True)
+        reader = _Reader(source, self.words, self._word_index(), self._reading_config(), bar,
+                         foreign=True)
         writer = _JoinedTextWriter(self)
         in_flight: "deque[Future]" = deque()
         known = len(self.words)           # words the writer has been given
@@ -710,12 +726,17 @@ class PhrasedSentences:
 
     def __iter__(self) -> Iterator[List[str]]:
         reader, blocks = self.phrases._joined_blocks(self.source)
-        words = list(self.phrases.words)
+        words = self.phrases.words
+        known = len(words)
+        new_words: List[str] = []         # the source's words the phrase model lacks, id known + k
         line: List[str] = []
         for ids, ends in blocks:
-            if reader.n_words() > len(words):
-                words.extend(reader.new_words(len(words)))
-            tokens = [words[i] for i in ids.tolist()]
+            if reader.n_words() > known + len(new_words):
+                new_words.extend(reader.new_words(known + len(new_words)))
+            if new_words:
+                tokens = [words[i] if i < known else new_words[i - known] for i in ids.tolist()]
+            else:
+                tokens = [words[i] for i in ids.tolist()]
             start = 0
             for end in ends.tolist():
                 line.extend(tokens[start:end])
