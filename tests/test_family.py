@@ -208,12 +208,15 @@ def test_learning_rate_defaults_follow_the_model():
     assert Config(alpha=0.1).replace(sg=True).alpha == 0.1  # chosen: kept
     saved = Config.from_dict(sg.to_dict())                  # saved with the model: concrete
     assert saved == sg and saved.to_dict()["alpha"] == sg.alpha
-    # skip-gram with hierarchical softmax alone has its own (measured) rate; with negatives
-    # too, and CBOW with HS, keep their model's
+    # hierarchical softmax alone has its own (measured) rate per model; with negatives too
+    # a model keeps its own
     sg_hs = Config(sg=True, hs=True, negative=0)
     assert sg_hs.alpha == MODEL_DEFAULTS["alpha"]["skip-gram, hs only"] != sg.alpha
     assert Config(sg=True, hs=True).alpha == sg.alpha
-    assert Config(hs=True, negative=0).alpha == cbow.alpha
+    cbow_hs = Config(hs=True, negative=0)
+    assert cbow_hs.alpha == MODEL_DEFAULTS["alpha"]["cbow, hs only"] != cbow.alpha
+    assert Config(hs=True).alpha == cbow.alpha
+    assert cbow_hs.replace(negative=5).alpha == cbow.alpha
     assert sg.replace(hs=True, negative=0).alpha == sg_hs.alpha
     assert sg_hs.replace(negative=5).alpha == sg.alpha
     assert sg_hs.lr == sg.lr                                  # no own value: the model's
