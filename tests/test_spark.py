@@ -174,9 +174,13 @@ def test_many_partitions_get_a_warning_unless_the_measured_recipe_is_used():
     assert quality_warning(sgd, 32, 10) is None                     # the defaults
     for config, rounds in ((sgd, 1), (sgd.replace(spark_block_momentum=0.0), 10),
                            (sgd.replace(spark_merge="mean"), 10), (sgd.replace(spark_merge="sum"), 10),
-                           (Config(optimizer="adam"), 10)):
+                           (Config(optimizer="adam"), 10),
+                           (Config(optimizer="adam", spark_split_batch=False), 10)):
         assert "quality is known to fall" in quality_warning(config, 32, rounds)
         assert quality_warning(config, 2, rounds) is None
+    adam = Config(optimizer="adam")
+    assert quality_warning(adam, 8, 10) is None                     # measured to hold at 8
+    assert "spark_split_batch" in quality_warning(adam.replace(spark_split_batch=False), 8, 10)
     with pytest.raises(ValueError, match="spark_merge='avg' is out of range"):
         Config(spark_merge="avg")
     with pytest.raises(ValueError, match="spark_moment_merge"):
@@ -219,6 +223,22 @@ def test_block_momentum_is_chosen_from_the_partitions_for_sgd_with_blend():
     assert block_momentum(sgd.replace(spark_block_momentum=0.25), 32) == 0.25
     with pytest.raises(ValueError, match=r"spark_block_momentum=1.0 is out of range"):
         Config(spark_block_momentum=1.0).validate()
+
+
+def test_adam_tasks_split_the_minibatch_so_a_round_makes_one_machines_steps(toy_corpus):
+    from w2v.spark import task_batch_words
+    adam = Config(optimizer="adam", batch_words=1000)
+    assert [task_batch_words(adam, p) for p in (1, 2, 8, 32, 5000)] == [1000, 500, 125, 31, 1]
+    assert task_batch_words(adam.replace(spark_split_batch=False), 32) == 1000
+    with pytest.raises(ValueError, match="spark_split_batch"):
+        Config(spark_split_batch="yes").validate()
+    steps = {}
+    for parts, split in ((1, True), (4, True), (4, False)):
+        model = train_in_process(toy_corpus, num_partitions=parts, epochs=1, rounds_per_epoch=1,
+                                 optimizer="adam", batch_words=200, spark_split_batch=split)
+        steps[parts, split] = model.state.adam_step       # the most steps a task made
+    assert steps[4, True] == pytest.approx(steps[1, True], rel=0.1)
+    assert steps[4, False] == pytest.approx(steps[1, True] / 4, rel=0.1)
 
 
 def test_round_seeds_differ_and_repeat():

@@ -155,6 +155,10 @@ class Config:
         None, "w2v.spark: block momentum (BMUF): a round moves the parameters by its merged "
               "change plus this times the previous round's move; 0: off; None: 0.7 x (1 - "
               "1/partitions) for sgd with the blend merge, else 0 (see README, Spark)")
+    spark_split_batch: bool = _param(
+        True, "w2v.spark, adam: batch_words is the minibatch of the whole cluster: each of P "
+              "tasks steps every batch_words / P windows, so a round makes as many optimizer "
+              "steps as one machine would; False: each task steps every batch_words windows")
 
     # Execution
     workers: Optional[int] = _param(None, "training threads; None: all cores")
@@ -246,7 +250,7 @@ class Config:
         need(self.norm_type > 0, "norm_type", "must be > 0 (inf for the max norm)")
         need(0 <= self.seed < 2**63, "seed", "must be in [0, 2**63)")
         need(isinstance(self.cbow_mean, bool), "cbow_mean", "True or False")
-        for name in ("sg", "hs", "shared_negatives"):
+        for name in ("sg", "hs", "shared_negatives", "spark_split_batch"):
             need(isinstance(getattr(self, name), bool), name, "True or False")
         if self.negative == 0 and not self.hs:
             raise ValueError("negative=0 and hs=False leave no loss to train: set negative > 0 "
