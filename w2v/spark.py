@@ -647,11 +647,11 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> O
     adam_recipe = (config.spark_merge == "blend" and config.spark_split_batch and momentum == 0
                    and rounds_per_epoch >= DEFAULT_ROUNDS)
     if config.optimizer == "adam" and adam_recipe and partitions <= ADAM_KEPT_PARTITIONS:
-        return None          # measured at 8 partitions: 93% analogy, 104% WS353 (README)
+        return None          # measured at 8 partitions: 93-97% analogy, 101-104% WS353 (README)
     if config.optimizer == "adam" and adam_recipe:
         known = ("Adam keeps most of its quality to 8 partitions and less beyond (32 "
-                 "partitions, 10 rounds an epoch: 82% of one machine's analogy accuracy, "
-                 "100% of its WS353; 20 rounds an epoch do better); use "
+                 "partitions, 10 rounds an epoch: 81% of one machine's analogy accuracy, "
+                 "97% of its WS353; 20 rounds an epoch do a little better); use "
                  "rounds_per_epoch=20, or optimizer='sgd' (blend with block momentum: 86-93% "
                  "of one machine's analogy accuracy at 32 partitions)")
     elif config.optimizer == "adam":
