@@ -651,7 +651,7 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> O
     if config.optimizer == "adam" and adam_recipe:
         known = ("Adam keeps most of its quality to 8 partitions and less beyond (32 "
                  "partitions, 10 rounds an epoch: 81% of one machine's analogy accuracy, "
-                 "97% of its WS353; 20 rounds an epoch do a little better); use "
+                 "97% of its WS353; 20 rounds an epoch: 89% and 101%); use "
                  "rounds_per_epoch=20, or optimizer='sgd' (blend with block momentum: 86-93% "
                  "of one machine's analogy accuracy at 32 partitions)")
     elif config.optimizer == "adam":
