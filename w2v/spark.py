@@ -644,20 +644,21 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> O
     if (config.optimizer == "sgd" and config.spark_merge == "blend" and momentum > 0
             and rounds_per_epoch >= DEFAULT_ROUNDS):
         return None          # the recipe measured to keep SGD's quality (README)
-    adam_recipe = (config.spark_merge == "blend" and config.spark_split_batch and momentum == 0
-                   and rounds_per_epoch >= DEFAULT_ROUNDS)
-    if config.optimizer == "adam" and adam_recipe and partitions <= ADAM_KEPT_PARTITIONS:
-        return None          # measured at 8 partitions: 93-97% analogy, 101-104% WS353 (README)
-    if config.optimizer == "adam" and adam_recipe:
-        known = ("Adam keeps most of its quality to 8 partitions and less beyond (32 "
-                 "partitions, 10 rounds an epoch: 81% of one machine's analogy accuracy, "
-                 "97% of its WS353; 20 rounds an epoch: 89% and 101%); use "
-                 "rounds_per_epoch=20, or optimizer='sgd' (blend with block momentum: 86-93% "
-                 "of one machine's analogy accuracy at 32 partitions)")
-    elif config.optimizer == "adam":
-        known = ("Adam needs spark_merge='blend', spark_split_batch=True, no block momentum "
-                 f"and {DEFAULT_ROUNDS} rounds an epoch (8 partitions: 10.1% analogy with them, "
-                 "5.1% with whole minibatches a task, against 10.8% on one machine)")
+    if config.optimizer == "adam":
+        recipe = (config.spark_merge == "blend" and config.spark_split_batch and momentum == 0
+                  and rounds_per_epoch >= DEFAULT_ROUNDS)
+        if recipe and partitions <= ADAM_KEPT_PARTITIONS:
+            return None      # measured at 8 partitions: 93-97% analogy, 101-104% WS353 (README)
+        if recipe:
+            known = ("Adam keeps most of its quality to 8 partitions and less beyond (32 "
+                     "partitions, 10 rounds an epoch: 81% of one machine's analogy accuracy, "
+                     "97% of its WS353; 20 rounds an epoch: 89% and 101%); use "
+                     "rounds_per_epoch=20, or optimizer='sgd' (blend with block momentum: "
+                     "86-93% of one machine's analogy accuracy at 32 partitions)")
+        else:
+            known = ("Adam needs spark_merge='blend', spark_split_batch=True, no block momentum "
+                     f"and {DEFAULT_ROUNDS} rounds an epoch (8 partitions: 10.1% analogy with "
+                     "them, 5.1% with whole minibatches a task, against 10.8% on one machine)")
     else:
         known = {"mean": "a row touched by k partitions moves about 1/k as far as on one machine "
                          "(32 partitions: 0.8% analogy against 13.3% on one machine)",
