@@ -49,7 +49,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data"))
 TOOLS = ("spark-adam", "spark-sgd", "sim-adam", "sim-sgd", "mllib", "w2v-adam", "w2v-sgd")
-# w2v.spark's defaults (blend, block momentum, 10 rounds an epoch) against MLlib and one machine
+# w2v.spark's defaults (blend, block momentum, default_rounds) against MLlib and one machine
 DEFAULT_RUNS = ("spark-sgd", "spark-adam", "mllib", "w2v-sgd", "w2v-adam")
 
 
@@ -88,9 +88,9 @@ def round_costs(model) -> dict:
 
 
 def run_w2v_spark(optimizer, path, epochs, options, args):
-    from w2v.spark import DEFAULT_ROUNDS, train
+    from w2v.spark import train
     spark = start_spark(args)
-    rounds = options.pop("rounds", DEFAULT_ROUNDS)
+    rounds = options.pop("rounds", None)
     started = time.perf_counter()
     model = train(path, spark, optimizer=optimizer, epochs=epochs, num_partitions=args.partitions,
                   rounds_per_epoch=rounds, progress=False, seed=args.seed, **options)
@@ -100,8 +100,8 @@ def run_w2v_spark(optimizer, path, epochs, options, args):
 
 
 def run_simulated(optimizer, path, epochs, options, args):
-    from w2v.spark import DEFAULT_ROUNDS, train_in_process
-    rounds = options.pop("rounds", DEFAULT_ROUNDS)
+    from w2v.spark import train_in_process
+    rounds = options.pop("rounds", None)
     started = time.perf_counter()
     model = train_in_process(path, optimizer=optimizer, epochs=epochs, rounds_per_epoch=rounds,
                              num_partitions=args.partitions, seed=args.seed, **options)

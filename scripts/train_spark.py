@@ -19,8 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="model file to write (.npz), on the driver")
     parser.add_argument("--save-vectors", metavar="PATH", default=None,
                         help="also write word2vec C binary vectors (text if PATH ends in .txt)")
-    parser.add_argument("--rounds-per-epoch", type=int, default=10,
-                        help="synchronisations per epoch (rows averaged over partitions each round)")
+    parser.add_argument("--rounds-per-epoch", type=int, default=None,
+                        help="synchronisations per epoch, rows merged over partitions each round "
+                             "(default: 10 up to 8 partitions, 20 beyond)")
     parser.add_argument("--num-partitions", type=int, default=None,
                         help="training tasks a round (default: the cluster's cores)")
     parser.add_argument("--master", default=None,

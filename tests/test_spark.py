@@ -17,8 +17,9 @@ import pytest
 from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
 from w2v.training.state import TrainingState
-from w2v.spark import (AUTO_MOMENTUM, BlockMomentum, add_blocks, block_momentum, array_groups, changed_blocks, cut_into_parts, merge_block,
-                       blend_rows, merge_kinds, merge_reference, merged_rows, quality_warning,
+from w2v.spark import (AUTO_MOMENTUM, BlockMomentum, add_blocks, array_groups, blend_rows,
+                       block_momentum, changed_blocks, cut_into_parts, default_rounds,
+                       merge_block, merge_kinds, merge_reference, merged_rows, quality_warning,
                        round_seed, round_slice, train_in_process, updates_per_row)
 
 REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
@@ -171,13 +172,16 @@ def test_the_simulator_cuts_partitions_as_spark_does(toy_corpus):
 def test_many_partitions_get_a_warning_unless_the_measured_recipe_is_used():
     sgd = Config(optimizer="sgd")
     assert (sgd.spark_merge, sgd.spark_block_momentum) == ("blend", None)
-    assert quality_warning(sgd, 32, 10) is None                     # the defaults
-    for config, rounds in ((sgd, 1), (sgd.replace(spark_block_momentum=0.0), 10),
-                           (sgd.replace(spark_merge="mean"), 10), (sgd.replace(spark_merge="sum"), 10),
-                           (Config(optimizer="adam"), 10),
-                           (Config(optimizer="adam", spark_split_batch=False), 10)):
+    assert [default_rounds(p) for p in (1, 2, 8, 9, 16, 32, 256)] == [10, 10, 10, 20, 20, 20, 20]
+    assert quality_warning(sgd, 32, 20) is None                     # the defaults
+    assert quality_warning(sgd, 8, 10) is None
+    for config, rounds in ((sgd, 1), (sgd, 10), (sgd.replace(spark_block_momentum=0.0), 20),
+                           (sgd.replace(spark_merge="mean"), 20), (sgd.replace(spark_merge="sum"), 20),
+                           (Config(optimizer="adam"), 20),
+                           (Config(optimizer="adam", spark_split_batch=False), 20)):
         assert "quality is known to fall" in quality_warning(config, 32, rounds)
         assert quality_warning(config, 2, rounds) is None
+    assert "20 rounds an epoch at 16 partitions" in quality_warning(sgd, 16, 10)
     adam = Config(optimizer="adam")
     assert quality_warning(adam, 8, 10) is None                     # measured to hold at 8
     assert "spark_split_batch" in quality_warning(adam.replace(spark_split_batch=False), 8, 10)
@@ -239,6 +243,19 @@ def test_adam_tasks_split_the_minibatch_so_a_round_makes_one_machines_steps(toy_
         steps[parts, split] = model.state.adam_step       # the most steps a task made
     assert steps[4, True] == pytest.approx(steps[1, True], rel=0.1)
     assert steps[4, False] == pytest.approx(steps[1, True] / 4, rel=0.1)
+
+
+def test_the_default_rounds_follow_the_partitions():
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(30)]
+    sentences = [[words[i] for i in rng.integers(0, 30, 40)] for _ in range(60)]
+    for parts, rounds in ((2, 10), (9, 20)):
+        model = train_in_process(sentences, num_partitions=parts, epochs=1, min_count=1,
+                                 optimizer="sgd", seed=1)
+        assert len(model.round_costs) == rounds
+    model = train_in_process(sentences, num_partitions=9, epochs=1, min_count=1,
+                             rounds_per_epoch=3, optimizer="sgd", seed=1)
+    assert len(model.round_costs) == 3
 
 
 def test_round_seeds_differ_and_repeat():

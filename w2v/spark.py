@@ -16,7 +16,8 @@ How a run goes (the driver decides, the executors train):
    lines split, words outside the vocabulary dropped), then cut at sentence boundaries
    into `num_partitions` parts of equal size (a shuffle of the ids, not of the text) and
    persisted (memory and disk): the text is read twice in all, whatever the epochs.
-4. Rounds: `epochs` x `rounds_per_epoch`. In round k of an epoch, every partition
+4. Rounds: `epochs` x `rounds_per_epoch` (by default 10 an epoch, 20 beyond 8
+   partitions: `default_rounds`). In round k of an epoch, every partition
    trains the k-th slice of its id stream (by word position) with the `Trainer`
    (one thread: Spark gives the parallelism), starting from the broadcast W_in, W_out
    and Adam moments. The learning rate decays linearly over the global progress, round
@@ -28,8 +29,8 @@ How a run goes (the driver decides, the executors train):
    updates the row (the default). Adam's moments merge by `spark_moment_merge`.
    Untouched rows keep their values. Then block momentum (`BlockMomentum`,
    `spark_block_momentum`; for SGD by default 0.7 x (1 - 1/P)) adds a share of the
-   previous round's move: with 10 rounds an epoch (the default) SGD keeps its quality to
-   32 partitions far better than the mean (README, "On Spark: many partitions").
+   previous round's move: with it and the default rounds SGD keeps its quality to 32
+   partitions far better than the mean (README, "On Spark: many partitions").
    With Adam, `batch_words` is the whole cluster's minibatch (`spark_split_batch`):
    each task steps every batch_words / P windows, so that a round makes as many
    optimizer steps as one machine would, each from about as many windows.
@@ -79,8 +80,11 @@ _STATS = -1                    # first key element of a partition's statistics a
 # mean (measured at 10, 100, 1000 on text8like at 32 partitions: 100 was the best that stayed finite)
 BLEND_HALF = 100.0
 
-# rounds an epoch by default: the rules below were measured and chosen with 10
+# rounds an epoch by default: the rules below were measured and chosen with 10; beyond
+# MANY_PARTITIONS partitions 20 (measured at 16 and 32: README, "On Spark: many partitions")
 DEFAULT_ROUNDS = 10
+MANY_PARTITIONS = 8
+MANY_PARTITIONS_ROUNDS = 20
 
 # Adam with the defaults (blend, spark_split_batch, 10 rounds an epoch) was measured to
 # keep its quality up to this many partitions (README, "On Spark: many partitions")
@@ -635,40 +639,51 @@ def _check_merge(merge: Optional[str], moment_merge: Optional[str], config: Conf
     return config.replace(**changes) if changes else config
 
 
+def default_rounds(partitions: int) -> int:
+    """rounds_per_epoch=None: DEFAULT_ROUNDS (10) up to MANY_PARTITIONS (8) partitions,
+    MANY_PARTITIONS_ROUNDS (20) beyond. A round is a broadcast of the model and a shuffle
+    of about P models' worth of rows, so more rounds cost more; with more partitions each
+    task trains fewer words a round and their moves drift further apart before they are
+    merged, and 10 rounds no longer kept the quality (README: the per-P table)."""
+    return DEFAULT_ROUNDS if partitions <= MANY_PARTITIONS else MANY_PARTITIONS_ROUNDS
+
+
 def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> Optional[str]:
     """Why this configuration is known to train worse vectors than one machine, or None
     (measured with `train_in_process`: README, "On Spark: many partitions")."""
     if partitions < 4:
         return None
     momentum = block_momentum(config, partitions)
+    rounds = default_rounds(partitions)
     if (config.optimizer == "sgd" and config.spark_merge == "blend" and momentum > 0
-            and rounds_per_epoch >= DEFAULT_ROUNDS):
+            and rounds_per_epoch >= rounds):
         return None          # the recipe measured to keep SGD's quality (README)
     if config.optimizer == "adam":
         recipe = (config.spark_merge == "blend" and config.spark_split_batch and momentum == 0
-                  and rounds_per_epoch >= DEFAULT_ROUNDS)
+                  and rounds_per_epoch >= rounds)
         if recipe and partitions <= ADAM_KEPT_PARTITIONS:
             return None      # measured at 8 partitions: 93-97% analogy, 101-104% WS353 (README)
         if recipe:
             known = ("Adam keeps most of its quality to 8 partitions and less beyond (32 "
-                     "partitions, 10 rounds an epoch: 81% of one machine's analogy accuracy, "
-                     "97% of its WS353; 20 rounds an epoch: 89% and 101%); use "
-                     "rounds_per_epoch=20, or optimizer='sgd' (blend with block momentum: "
-                     "86-93% of one machine's analogy accuracy at 32 partitions)")
+                     "partitions, 20 rounds an epoch: 89% of one machine's analogy accuracy, "
+                     "101% of its WS353); use optimizer='sgd' (blend with block momentum, 20 "
+                     "rounds an epoch: 98% of one machine's analogy accuracy at 32 partitions)")
         else:
             known = ("Adam needs spark_merge='blend', spark_split_batch=True, no block momentum "
-                     f"and {DEFAULT_ROUNDS} rounds an epoch (8 partitions: 10.1% analogy with "
-                     "them, 5.1% with whole minibatches a task, against 10.8% on one machine)")
+                     f"and {rounds} rounds an epoch at {partitions} partitions (8 partitions: "
+                     "10.1% analogy with them, 5.1% with whole minibatches a task, against "
+                     "10.8% on one machine)")
     else:
         known = {"mean": "a row touched by k partitions moves about 1/k as far as on one machine "
                          "(32 partitions: 0.8% analogy against 13.3% on one machine)",
                  "sum": "the partitions' changes to frequent rows add up and overshoot (32 "
                         "partitions: training exploded)",
-                 "blend": f"blend needs block momentum and {DEFAULT_ROUNDS} rounds an epoch "
-                          f"(32 partitions: 12.0% analogy with them, 3.4% without momentum, "
-                          f"against 13.1% on one machine)"}[config.spark_merge]
+                 "blend": f"blend needs block momentum and {rounds} rounds an epoch at "
+                          f"{partitions} partitions (32 partitions, text8like: 91% of one "
+                          f"machine's analogy accuracy with 10 rounds, 98% with 20, 3.4% "
+                          f"analogy without momentum on 4 M words against 13.1%)"}[config.spark_merge]
         known += ("; the defaults (spark_merge='blend', spark_block_momentum=None, "
-                  f"rounds_per_epoch={DEFAULT_ROUNDS}) keep most of it")
+                  "rounds_per_epoch=None) keep most of it")
     return (f"{partitions} partitions with optimizer={config.optimizer!r}, "
             f"spark_merge={config.spark_merge!r}, block momentum {momentum:.2f}, "
             f"{rounds_per_epoch} round(s) an epoch: quality is known to fall below one "
@@ -676,7 +691,7 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> O
 
 
 def train_in_process(data, *, model: Optional[Word2Vec] = None, epochs: Optional[int] = None,
-                     rounds_per_epoch: int = DEFAULT_ROUNDS, num_partitions: int = 2,
+                     rounds_per_epoch: Optional[int] = None, num_partitions: int = 2,
                      merge: Optional[str] = None, moment_merge: Optional[str] = None,
                      progress: bool = False, callbacks: Sequence[Callable] = (),
                      config: Optional[Config] = None, **params) -> Word2Vec:
@@ -709,9 +724,10 @@ def train_in_process(data, *, model: Optional[Word2Vec] = None, epochs: Optional
 
 
 def _check_counts(epochs, rounds_per_epoch, num_partitions) -> None:
-    for name, value, allowed in (("epochs", epochs, ">= 1"), ("rounds_per_epoch", rounds_per_epoch, ">= 1"),
+    for name, value, allowed in (("epochs", epochs, ">= 1"),
+                                 ("rounds_per_epoch", rounds_per_epoch, ">= 1 (or None: by the partitions)"),
                                  ("num_partitions", num_partitions, ">= 1 (or None: the cluster's cores)")):
-        if value is None and name == "num_partitions":
+        if value is None and name != "epochs":
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}={value!r} is out of range: must be an integer {allowed}")
@@ -719,7 +735,7 @@ def _check_counts(epochs, rounds_per_epoch, num_partitions) -> None:
 
 # --------------------------------------------------------------------------- driver
 def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Word2Vec] = None,
-          epochs: Optional[int] = None, rounds_per_epoch: int = DEFAULT_ROUNDS,
+          epochs: Optional[int] = None, rounds_per_epoch: Optional[int] = None,
           num_partitions: Optional[int] = None, merge: Optional[str] = None,
           moment_merge: Optional[str] = None, progress: bool = True,
           callbacks: Sequence[Callable] = (), config: Optional[Config] = None,
@@ -733,9 +749,10 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
       vocabulary is counted with Spark and a model made from `config` / `**params`
       (the same hyperparameters as Word2Vec; `workers` is ignored: one thread a task).
     epochs: passes over the data (default: config.epochs).
-    rounds_per_epoch: synchronisations per epoch (default 10); each round every
-      partition trains 1/rounds_per_epoch of its data, then rows are merged. More
-      rounds keep more quality at many partitions and cost a broadcast each.
+    rounds_per_epoch: synchronisations per epoch (default None: `default_rounds`, 10
+      up to 8 partitions, 20 beyond); each round every partition trains
+      1/rounds_per_epoch of its data, then rows are merged. More rounds keep more
+      quality at many partitions and cost a broadcast each.
     num_partitions: train with this many partitions, each one task a round (default:
       the cluster's default parallelism, its cores). The id stream is cut into that many
       parts of equal size, whatever the partitions of the input.
@@ -885,8 +902,10 @@ class BlockMomentum:
 
 
 def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: CorpusStats,
-                epochs: int, rounds: int, callbacks, progress: bool, tqdm) -> None:
+                epochs: int, rounds: Optional[int], callbacks, progress: bool, tqdm) -> None:
     config = model.config
+    if rounds is None:
+        rounds = default_rounds(len(sizes))
     warning = quality_warning(config, len(sizes), rounds)
     if warning:
         logger.warning(warning)
