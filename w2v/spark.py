@@ -87,7 +87,8 @@ MANY_PARTITIONS = 8
 MANY_PARTITIONS_ROUNDS = 20
 
 # Adam with the defaults (blend, spark_split_batch, 10 rounds an epoch) was measured to
-# keep its quality up to this many partitions (README, "On Spark: many partitions")
+# keep its quality up to this many partitions (97% / 100% at 8; 93% / 99% at 16 with 20
+# rounds: README, "Many partitions")
 ADAM_KEPT_PARTITIONS = 8
 
 # spark_block_momentum=None: AUTO_MOMENTUM x (1 - 1/P) for SGD with the blend merge
@@ -662,12 +663,13 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> O
         recipe = (config.spark_merge == "blend" and config.spark_split_batch and momentum == 0
                   and rounds_per_epoch >= rounds)
         if recipe and partitions <= ADAM_KEPT_PARTITIONS:
-            return None      # measured at 8 partitions: 93-97% analogy, 101-104% WS353 (README)
+            return None      # measured at 8 partitions: 97% analogy, 100% WS353 (README)
         if recipe:
             known = ("Adam keeps most of its quality to 8 partitions and less beyond (32 "
-                     "partitions, 20 rounds an epoch: 89% of one machine's analogy accuracy, "
-                     "101% of its WS353); use optimizer='sgd' (blend with block momentum, 20 "
-                     "rounds an epoch: 98% of one machine's analogy accuracy at 32 partitions)")
+                     "partitions, 20 rounds an epoch: 86% of one machine's analogy accuracy, "
+                     "100% of its WS353; 16 partitions: 93% and 99%); use optimizer='sgd' "
+                     "(blend with block momentum, 20 rounds an epoch: 98% of one machine's "
+                     "analogy accuracy and WS353 at 32 partitions)")
         else:
             known = ("Adam needs spark_merge='blend', spark_split_batch=True, no block momentum "
                      f"and {rounds} rounds an epoch at {partitions} partitions (8 partitions: "
