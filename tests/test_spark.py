@@ -173,8 +173,12 @@ def test_many_partitions_get_a_warning_unless_the_measured_recipe_is_used():
     sgd = Config(optimizer="sgd")
     assert (sgd.spark_merge, sgd.spark_block_momentum) == ("blend", None)
     assert [default_rounds(p) for p in (1, 2, 8, 9, 16, 32, 256)] == [10, 10, 10, 20, 20, 20, 20]
+    assert [default_rounds(8, e) for e in (1, 2, 3, 5, 10)] == [50, 25, 17, 10, 10]
+    assert [default_rounds(32, e) for e in (1, 2, 5, 10)] == [100, 50, 20, 20]
     assert quality_warning(sgd, 32, 20) is None                     # the defaults
     assert quality_warning(sgd, 8, 10) is None
+    assert quality_warning(sgd, 8, 50, epochs=1) is None
+    assert "50 rounds an epoch at 8 partitions and 1 epoch" in quality_warning(sgd, 8, 10, epochs=1)
     for config, rounds in ((sgd, 1), (sgd, 10), (sgd.replace(spark_block_momentum=0.0), 20),
                            (sgd.replace(spark_merge="mean"), 20), (sgd.replace(spark_merge="sum"), 20),
                            (Config(optimizer="adam"), 20),
@@ -249,10 +253,10 @@ def test_the_default_rounds_follow_the_partitions():
     rng = np.random.default_rng(3)
     words = [f"w{i}" for i in range(30)]
     sentences = [[words[i] for i in rng.integers(0, 30, 40)] for _ in range(60)]
-    for parts, rounds in ((2, 10), (9, 20)):
-        model = train_in_process(sentences, num_partitions=parts, epochs=1, min_count=1,
+    for parts, epochs, rounds in ((2, 5, 10), (9, 5, 20), (2, 2, 25)):
+        model = train_in_process(sentences, num_partitions=parts, epochs=epochs, min_count=1,
                                  optimizer="sgd", seed=1)
-        assert len(model.round_costs) == rounds
+        assert len(model.round_costs) == rounds * epochs
     model = train_in_process(sentences, num_partitions=9, epochs=1, min_count=1,
                              rounds_per_epoch=3, optimizer="sgd", seed=1)
     assert len(model.round_costs) == 3

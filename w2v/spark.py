@@ -17,7 +17,7 @@ How a run goes (the driver decides, the executors train):
    into `num_partitions` parts of equal size (a shuffle of the ids, not of the text) and
    persisted (memory and disk): the text is read twice in all, whatever the epochs.
 4. Rounds: `epochs` x `rounds_per_epoch` (by default 10 an epoch, 20 beyond 8
-   partitions: `default_rounds`). In round k of an epoch, every partition
+   partitions, more for runs under 5 epochs: `default_rounds`). In round k of an epoch, every partition
    trains the k-th slice of its id stream (by word position) with the `Trainer`
    (one thread: Spark gives the parallelism), starting from the broadcast W_in, W_out
    and Adam moments. The learning rate decays linearly over the global progress, round
@@ -80,11 +80,14 @@ _STATS = -1                    # first key element of a partition's statistics a
 # mean (measured at 10, 100, 1000 on text8like at 32 partitions: 100 was the best that stayed finite)
 BLEND_HALF = 100.0
 
-# rounds an epoch by default: the rules below were measured and chosen with 10; beyond
-# MANY_PARTITIONS partitions 20 (measured at 16 and 32: README, "On Spark: many partitions")
+# rounds by default (default_rounds): 10 an epoch up to MANY_PARTITIONS partitions, 20
+# beyond, and at least MIN_ROUNDS_PER_RUN times that over a run (what 5 epochs give), so
+# a short run synchronises as often as the 5-epoch runs the rules were measured on
+# (README, "On Spark: many partitions")
 DEFAULT_ROUNDS = 10
 MANY_PARTITIONS = 8
 MANY_PARTITIONS_ROUNDS = 20
+MIN_EPOCHS_OF_ROUNDS = 5
 
 # Adam with the defaults (blend, spark_split_batch, 10 rounds an epoch) was measured to
 # keep its quality up to this many partitions (97% / 100% at 8; 93% / 99% at 16 with 20
@@ -640,22 +643,26 @@ def _check_merge(merge: Optional[str], moment_merge: Optional[str], config: Conf
     return config.replace(**changes) if changes else config
 
 
-def default_rounds(partitions: int) -> int:
-    """rounds_per_epoch=None: DEFAULT_ROUNDS (10) up to MANY_PARTITIONS (8) partitions,
-    MANY_PARTITIONS_ROUNDS (20) beyond. A round is a broadcast of the model and a shuffle
-    of about P models' worth of rows, so more rounds cost more; with more partitions each
-    task trains fewer words a round and their moves drift further apart before they are
-    merged, and 10 rounds no longer kept the quality (README: the per-P table)."""
-    return DEFAULT_ROUNDS if partitions <= MANY_PARTITIONS else MANY_PARTITIONS_ROUNDS
+def default_rounds(partitions: int, epochs: int = MIN_EPOCHS_OF_ROUNDS) -> int:
+    """Rounds an epoch for rounds_per_epoch=None: DEFAULT_ROUNDS (10) up to MANY_PARTITIONS
+    (8) partitions, MANY_PARTITIONS_ROUNDS (20) beyond, and for runs of fewer than
+    MIN_EPOCHS_OF_ROUNDS (5) epochs as many more as keep the run's rounds at 5 epochs'
+    (1 epoch at 8 partitions: 50 rounds). In a round the P copies train apart from the
+    same state and the merge keeps only part of their moves: with more partitions, or
+    fewer rounds in a run, less of the training survives (README, "Many partitions"). A
+    round costs a broadcast of the model and a shuffle of about P models' worth of rows."""
+    per_epoch = DEFAULT_ROUNDS if partitions <= MANY_PARTITIONS else MANY_PARTITIONS_ROUNDS
+    return max(per_epoch, -(-per_epoch * MIN_EPOCHS_OF_ROUNDS // max(epochs, 1)))
 
 
-def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> Optional[str]:
+def quality_warning(config: Config, partitions: int, rounds_per_epoch: int,
+                    epochs: int = MIN_EPOCHS_OF_ROUNDS) -> Optional[str]:
     """Why this configuration is known to train worse vectors than one machine, or None
     (measured with `train_in_process`: README, "On Spark: many partitions")."""
     if partitions < 4:
         return None
     momentum = block_momentum(config, partitions)
-    rounds = default_rounds(partitions)
+    rounds = default_rounds(partitions, epochs)
     if (config.optimizer == "sgd" and config.spark_merge == "blend" and momentum > 0
             and rounds_per_epoch >= rounds):
         return None          # the recipe measured to keep SGD's quality (README)
@@ -672,7 +679,8 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> O
                      "analogy accuracy and WS353 at 32 partitions)")
         else:
             known = ("Adam needs spark_merge='blend', spark_split_batch=True, no block momentum "
-                     f"and {rounds} rounds an epoch at {partitions} partitions (8 partitions: "
+                     f"and {rounds} rounds an epoch at {partitions} partitions and {epochs} "
+                     "epoch(s) (8 partitions: "
                      "10.1% analogy with them, 5.1% with whole minibatches a task, against "
                      "10.8% on one machine)")
     else:
@@ -681,7 +689,9 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int) -> O
                  "sum": "the partitions' changes to frequent rows add up and overshoot (32 "
                         "partitions: training exploded)",
                  "blend": f"blend needs block momentum and {rounds} rounds an epoch at "
-                          f"{partitions} partitions (32 partitions, text8like: 91% of one "
+                          f"{partitions} partitions and {epochs} epoch(s) (8 partitions, 1 "
+                          f"epoch: 2.3% analogy with 10 rounds, 10.4% with 50, against 12.7% "
+                          f"on one machine; 32 partitions, 5 epochs, text8like: 91% of one "
                           f"machine's analogy accuracy with 10 rounds, 98% with 20, 3.4% "
                           f"analogy without momentum on 4 M words against 13.1%)"}[config.spark_merge]
         known += ("; the defaults (spark_merge='blend', spark_block_momentum=None, "
@@ -752,7 +762,8 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
       (the same hyperparameters as Word2Vec; `workers` is ignored: one thread a task).
     epochs: passes over the data (default: config.epochs).
     rounds_per_epoch: synchronisations per epoch (default None: `default_rounds`, 10
-      up to 8 partitions, 20 beyond); each round every partition trains
+      up to 8 partitions, 20 beyond, more for runs of under 5 epochs so that a run has
+      5 epochs' worth of rounds); each round every partition trains
       1/rounds_per_epoch of its data, then rows are merged. More rounds keep more
       quality at many partitions and cost a broadcast each.
     num_partitions: train with this many partitions, each one task a round (default:
@@ -907,8 +918,8 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
                 epochs: int, rounds: Optional[int], callbacks, progress: bool, tqdm) -> None:
     config = model.config
     if rounds is None:
-        rounds = default_rounds(len(sizes))
-    warning = quality_warning(config, len(sizes), rounds)
+        rounds = default_rounds(len(sizes), epochs)
+    warning = quality_warning(config, len(sizes), rounds, epochs)
     if warning:
         logger.warning(warning)
     if config.optimizer == "adam":
