@@ -238,6 +238,7 @@ def test_adam_tasks_split_the_minibatch_so_a_round_makes_one_machines_steps(toy_
     adam = Config(optimizer="adam", batch_words=1000)
     assert [task_batch_words(adam, p) for p in (1, 2, 8, 32, 5000)] == [1000, 500, 125, 31, 1]
     assert task_batch_words(adam.replace(spark_split_batch=False), 32) == 1000
+    assert task_batch_words(adam.replace(optimizer="sgd"), 32) == 1000   # no minibatch
     with pytest.raises(ValueError, match="spark_split_batch"):
         Config(spark_split_batch="yes").validate()
     steps = {}

@@ -516,11 +516,12 @@ def _setup_of(setup):
 
 def task_batch_words(config: Config, partitions: int) -> int:
     """The windows an Adam step of one task averages: batch_words / partitions (at least
-    1) with spark_split_batch, else batch_words. With P tasks from the same state a row
+    1) with spark_split_batch, else batch_words (and batch_words for SGD, which has no
+    minibatch). With P tasks from the same state a row
     touched by all of them moves by about the mean of their moves (blend, mean), so a
     task must make as many steps as one machine would to move it as far; P tasks of
     batch_words / P windows together still average batch_words windows a step."""
-    if not config.spark_split_batch:
+    if not config.spark_split_batch or config.optimizer != "adam":
         return config.batch_words
     return max(1, round(config.batch_words / partitions))
 
