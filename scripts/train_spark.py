@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also write word2vec C binary vectors (text if PATH ends in .txt)")
     parser.add_argument("--rounds-per-epoch", type=int, default=None,
                         help="synchronisations per epoch, rows merged over partitions each round "
-                             "(default: 10 up to 8 partitions, 20 beyond)")
+                             "(default: 10 up to 8 partitions, 20 beyond; runs under 5 "
+                             "epochs get 5 epochs' worth of rounds)")
     parser.add_argument("--num-partitions", type=int, default=None,
                         help="training tasks a round (default: the cluster's cores)")
     parser.add_argument("--master", default=None,

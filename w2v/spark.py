@@ -17,23 +17,23 @@ How a run goes (the driver decides, the executors train):
    into `num_partitions` parts of equal size (a shuffle of the ids, not of the text) and
    persisted (memory and disk): the text is read twice in all, whatever the epochs.
 4. Rounds: `epochs` x `rounds_per_epoch` (by default 10 an epoch, 20 beyond 8
-   partitions, more for runs under 5 epochs: `default_rounds`). In round k of an epoch, every partition
-   trains the k-th slice of its id stream (by word position) with the `Trainer`
-   (one thread: Spark gives the parallelism), starting from the broadcast W_in, W_out
-   and Adam moments. The learning rate decays linearly over the global progress, round
-   by round, as in single-machine training. A partition sends back only the rows it
-   changed, in blocks of rows; Spark sums each block over the partitions and counts
-   who touched each row, and the driver merges every touched row by `spark_merge`
+   partitions, more for runs under 5 epochs: `default_rounds`). In round k of an epoch,
+   every partition trains the k-th slice of its id stream (by word position) with the
+   `Trainer` (one thread: Spark gives the parallelism), starting from the broadcast
+   W_in, W_out and Adam moments. The learning rate decays linearly over the global
+   progress, round by round, as in single-machine training. A partition sends back only
+   the rows it changed, in blocks of rows; Spark sums each block over the partitions and
+   counts who touched each row, and the driver merges every touched row by `spark_merge`
    (see `merged_rows`, `blend_rows`): "mean" over the partitions that touched it (Spark
    MLlib's scheme), "sum" of their changes, or "blend" of the two by how often a task
    updates the row (the default). Adam's moments merge by `spark_moment_merge`.
    Untouched rows keep their values. Then block momentum (`BlockMomentum`,
    `spark_block_momentum`; for SGD by default 0.7 x (1 - 1/P)) adds a share of the
    previous round's move: with it and the default rounds SGD keeps its quality to 32
-   partitions far better than the mean (README, "On Spark: many partitions").
-   With Adam, `batch_words` is the whole cluster's minibatch (`spark_split_batch`):
-   each task steps every batch_words / P windows, so that a round makes as many
-   optimizer steps as one machine would, each from about as many windows.
+   partitions far better than the mean (README, "On Spark: many partitions"). With Adam,
+   `batch_words` is the whole cluster's minibatch (`spark_split_batch`): each task steps
+   every batch_words / P windows, so that a round makes as many optimizer steps as one
+   machine would, each from about as many windows.
 
 `train_in_process` runs the same partitions, tasks and merge without Spark, one task
 after the other: what P executors compute, measured on one machine.
@@ -81,9 +81,9 @@ _STATS = -1                    # first key element of a partition's statistics a
 BLEND_HALF = 100.0
 
 # rounds by default (default_rounds): 10 an epoch up to MANY_PARTITIONS partitions, 20
-# beyond, and at least MIN_ROUNDS_PER_RUN times that over a run (what 5 epochs give), so
-# a short run synchronises as often as the 5-epoch runs the rules were measured on
-# (README, "On Spark: many partitions")
+# beyond, and in a run of fewer than MIN_EPOCHS_OF_ROUNDS epochs as many as that many
+# epochs would have, so a short run synchronises as often as the 5-epoch runs the rules
+# were measured on (README, "On Spark: many partitions")
 DEFAULT_ROUNDS = 10
 MANY_PARTITIONS = 8
 MANY_PARTITIONS_ROUNDS = 20
@@ -517,10 +517,10 @@ def _setup_of(setup):
 def task_batch_words(config: Config, partitions: int) -> int:
     """The windows an Adam step of one task averages: batch_words / partitions (at least
     1) with spark_split_batch, else batch_words (and batch_words for SGD, which has no
-    minibatch). With P tasks from the same state a row
-    touched by all of them moves by about the mean of their moves (blend, mean), so a
-    task must make as many steps as one machine would to move it as far; P tasks of
-    batch_words / P windows together still average batch_words windows a step."""
+    minibatch). With P tasks from the same state a row touched by all of them moves by
+    about the mean of their moves (blend, mean), so a task must make as many steps as
+    one machine would to move it as far; P tasks of batch_words / P windows together
+    still average batch_words windows a step."""
     if not config.spark_split_batch or config.optimizer != "adam":
         return config.batch_words
     return max(1, round(config.batch_words / partitions))
@@ -681,9 +681,8 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int,
         else:
             known = ("Adam needs spark_merge='blend', spark_split_batch=True, no block momentum "
                      f"and {rounds} rounds an epoch at {partitions} partitions and {epochs} "
-                     "epoch(s) (8 partitions: "
-                     "10.1% analogy with them, 5.1% with whole minibatches a task, against "
-                     "10.8% on one machine)")
+                     "epoch(s) (8 partitions: 10.1% analogy with them, 5.1% with whole "
+                     "minibatches a task, against 10.8% on one machine)")
     else:
         known = {"mean": "a row touched by k partitions moves about 1/k as far as on one machine "
                          "(32 partitions: 0.8% analogy against 13.3% on one machine)",
