@@ -88,6 +88,20 @@ def test_loss_is_exact_and_finite_for_saturated_scores(score, positive):
     assert dscore == pytest.approx(expected_grad, rel=1e-6, abs=1e-30)
 
 
+def test_kernel_exp_is_within_two_ulp_of_exact_down_to_underflow():
+    # The losses' inline exp(-|z|): a dense grid of x <= 0, including the subnormal range
+    # (below -87.3) and the underflow to 0 (below about -103.97), against float64.
+    x = np.concatenate([-np.logspace(-8, np.log10(110), 200_000), [0.0, -0.0, -1e-30]])
+    x = x.astype(np.float32)
+    got = _kernels.py_exp_nonpositive(x).astype(np.float64)
+    exact = np.exp(x.astype(np.float64))
+    ulp = np.spacing(exact.astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(got - exact) <= 2 * ulp)
+    assert _kernels.py_exp_nonpositive(np.array([0.0], np.float32))[0] == 1.0
+    assert _kernels.py_exp_nonpositive(np.array([-200.0, -np.inf], np.float32)).tolist() == [0, 0]
+    assert np.isnan(_kernels.py_exp_nonpositive(np.array([np.nan], np.float32))[0])
+
+
 def test_negative_sampler_matches_unigram_to_the_power():
     counts = np.array([5000, 1200, 800, 300, 100, 40, 10, 5, 1], dtype=np.int64)
     sampler = NegativeSampler(counts, 0.75)

@@ -10,13 +10,13 @@
 # Both on: the outputs of both, as word2vec C trains them. The loss of an output with
 # score s and label y is -log sigmoid(s) if y else -log sigmoid(-s); d loss / d s =
 # sigmoid(s) - y.
-from libc.math cimport expf, log1p
+from libc.math cimport log1p
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 from w2v.core._random cimport next_u64
 from w2v.core.structs cimport (HS_TABLE, NS_TABLE, W2V_DEBUG_CHECKS, AliasEntry, ExampleLoss,
                                ModelArrays, WorkerScratch, real)
-from w2v.core.vector_math cimport prefetch, prefetch_row, row_of
+from w2v.core.vector_math cimport exp_nonpositive, prefetch, prefetch_row, row_of
 
 
 cdef inline real output_dscore(real score, bint positive, ExampleLoss* loss) noexcept nogil:
@@ -28,7 +28,7 @@ cdef inline real output_dscore(real score, bint positive, ExampleLoss* loss) noe
     are not lost to rounding, and log1p of it is taken once per example. No clamp and no
     skipped update: a score of +-100 gives a gradient of (almost) 0 and a finite loss."""
     cdef real z = score if positive else -score
-    cdef real e = expf(-z if z >= 0 else z)              # exp(-|z|), in (0, 1]
+    cdef real e = exp_nonpositive(-z if z >= 0 else z)    # exp(-|z|), in [0, 1]
     # d softplus(-z) / dz = -sigmoid(-z), computed without cancellation in both tails
     cdef real one = 1                                    # keeps the arithmetic in float
     cdef real sigmoid_minus_z = e / (one + e) if z >= 0 else one / (one + e)

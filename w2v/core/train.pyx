@@ -40,7 +40,7 @@ from w2v.core.step cimport train_example
 from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM, OPT_SGD,
                                W2V_DEBUG_CHECKS, AliasEntry, ChunkResult, ExampleLoss,
                                ModelArrays, SparseGrad, WorkerScratch, real)
-from w2v.core.vector_math cimport prefetch_row, row_of
+from w2v.core.vector_math cimport exp_nonpositive, prefetch_row, row_of
 
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
 TABLE_NAMES = ("in", "out", "hs")     # TableId order: W_in, W_out (negative sampling), W_hs
@@ -820,6 +820,16 @@ def py_loss_and_dscore(float score, bint positive):
     loss.linear = 0
     cdef real dscore = output_dscore(score, positive, &loss)
     return example_loss(&loss), dscore
+
+
+def py_exp_nonpositive(const float[::1] x not None):
+    """The kernels' exp (for x <= 0) of each element, as float32."""
+    out = np.empty(x.shape[0], dtype=np.float32)
+    cdef float[::1] out_view = out
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        out_view[i] = exp_nonpositive(x[i])
+    return out
 
 
 def py_subsample(const int32_t[::1] ids not None, const float[::1] keep_prob not None,
