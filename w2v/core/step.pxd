@@ -18,14 +18,27 @@ from libc.string cimport memset
 from w2v.core.inputs cimport hidden_of_group
 from w2v.core.losses cimport example_loss, output_dscore
 from w2v.core.optimizers cimport update_input_rows, update_output_row
-from w2v.core.structs cimport ExampleLoss, ModelArrays, WorkerScratch, real
+from w2v.core.structs cimport NS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
 from w2v.core.vector_math cimport axpy, dot, row_of
+
+
+cdef inline bint outputs_distinct(const WorkerScratch* w) noexcept nogil:
+    """Whether no row of a table is among the example's outputs twice. Only negative
+    sampling can repeat one (a word drawn twice); a Huffman path's nodes are distinct."""
+    cdef int a, b
+    for a in range(w.n_outputs):
+        if w.out_tables[a] == NS_TABLE:
+            for b in range(a + 1, w.n_outputs):
+                if w.out_rows[b] == w.out_rows[a] and w.out_tables[b] == NS_TABLE:
+                    return False
+    return True
 
 
 cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr) noexcept nogil:
     """One step on the example assembled in `w` (groups and outputs). Returns its loss."""
     cdef int g, o, dim = m.dim, n_groups = w.n_groups
     cdef int start
+    cdef bint batched
     cdef real dscore
     cdef real* out_row
     cdef ExampleLoss loss
@@ -36,13 +49,33 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
         hidden_of_group(m, w.input_rows + start, w.group_ends[g] - start, w.hidden + g * dim)
         start = w.group_ends[g]
     memset(w.hidden_grad, 0, n_groups * dim * sizeof(real))
-    for o in range(w.n_outputs):
-        out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
-        if n_groups == 1:
+    batched = n_groups == 1 and (m.optimizer != OPT_SGD or outputs_distinct(w))
+    if batched:
+        # One hidden vector, and every output a different row (or Adam, whose rows do not
+        # move within an example): a score is the same whether the outputs before it have
+        # moved their rows or not, so the scores, then their gradients, then the updates
+        # each run as a loop of independent pieces the CPU overlaps, instead of one
+        # dot -> exp -> update chain an output. The same arithmetic in the same order as
+        # the loop below: the results are identical.
+        for o in range(w.n_outputs):
+            w.scores[o] = dot(w.hidden, row_of(&m.tables[w.out_tables[o]], w.out_rows[o]), dim)
+        for o in range(w.n_outputs):
+            w.scores[o] = output_dscore(w.scores[o], w.out_labels[o], &loss)
+        for o in range(w.n_outputs):
+            out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
+            axpy(w.scores[o], out_row, w.hidden_grad, dim)   # before the row moves
+            update_output_row(m, w, w.out_tables[o], w.out_rows[o], w.scores[o], w.hidden, lr)
+    elif n_groups == 1:
+        # a row among the outputs twice: word2vec's order, each row moved before the next
+        # output is scored
+        for o in range(w.n_outputs):
+            out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
             dscore = output_dscore(dot(w.hidden, out_row, dim), w.out_labels[o], &loss)
             axpy(dscore, out_row, w.hidden_grad, dim)        # before the row moves
             update_output_row(m, w, w.out_tables[o], w.out_rows[o], dscore, w.hidden, lr)
-        else:
+    else:
+        for o in range(w.n_outputs):
+            out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
             # the scores first: independent dot products the CPU overlaps
             for g in range(n_groups):
                 w.scores[g] = dot(w.hidden + g * dim, out_row, dim)

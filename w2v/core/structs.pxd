@@ -109,7 +109,8 @@ cdef struct WorkerScratch:
     real* hidden           # max_groups x dim
     real* hidden_grad      # max_groups x dim: d loss / d hidden
     real* out_delta        # dim: an output row's gradient summed over the hidden vectors
-    real* scores           # max_groups: one output's scores, then d loss / d score
+    real* scores           # one output's scores over the groups (or, with one group, every
+                           # output's score), then d loss / d score
     int32_t* out_rows      # the outputs: row, table and label of each
     uint8_t* out_tables
     uint8_t* out_labels

@@ -398,7 +398,7 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
     w.hidden = <real*>calloc(w.max_groups * m.dim, sizeof(real))
     w.hidden_grad = <real*>calloc(w.max_groups * m.dim, sizeof(real))
     w.out_delta = <real*>calloc(m.dim, sizeof(real))
-    w.scores = <real*>calloc(w.max_groups, sizeof(real))
+    w.scores = <real*>calloc(max(w.max_groups, w.max_outputs), sizeof(real))
     w.out_rows = <int32_t*>malloc(w.max_outputs * sizeof(int32_t))
     w.out_tables = <uint8_t*>malloc(w.max_outputs * sizeof(uint8_t))
     w.out_labels = <uint8_t*>malloc(w.max_outputs * sizeof(uint8_t))
