@@ -19,7 +19,7 @@ from w2v.core.inputs cimport hidden_of_group
 from w2v.core.losses cimport example_loss, output_dscore
 from w2v.core.optimizers cimport update_input_rows, update_output_row
 from w2v.core.structs cimport NS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
-from w2v.core.vector_math cimport axpy, dot, row_of
+from w2v.core.vector_math cimport axpy, dot, output_grads, row_of
 
 
 cdef inline bint outputs_distinct(const WorkerScratch* w) noexcept nogil:
@@ -81,10 +81,8 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
                 w.scores[g] = dot(w.hidden + g * dim, out_row, dim)
             for g in range(n_groups):
                 w.scores[g] = output_dscore(w.scores[g], w.out_labels[o], &loss)
-            memset(w.out_delta, 0, dim * sizeof(real))
-            for g in range(n_groups):
-                axpy(w.scores[g], out_row, w.hidden_grad + g * dim, dim)
-                axpy(w.scores[g], w.hidden + g * dim, w.out_delta, dim)
+            # hidden_grad_g += score_g out_row; out_delta = sum_g score_g hidden_g
+            output_grads(out_row, w.scores, n_groups, w.hidden, w.hidden_grad, w.out_delta, dim)
             update_output_row(m, w, w.out_tables[o], w.out_rows[o], 1, w.out_delta, lr)
     start = 0
     for g in range(n_groups):

@@ -65,6 +65,26 @@ cdef extern from *:
                                                   _mm512_maskz_loadu_ps(lanes, y + i)));
         }
     }
+    /* One output row r scored against G hidden vectors h_g (rows of h, dim apart) with
+       d loss / d score s_g: hidden_grad_g += s_g r for every g, and delta = sum_g s_g h_g.
+       One pass over r, delta summed in a register: each block of r is loaded once and
+       delta stored once. Sums in the order of g, as the loops of axpy they replace. */
+    static inline void w2v_output_grads(const float* r, const float* s, int groups,
+                                        const float* h, float* hidden_grad, float* delta,
+                                        int dim) {
+        for (int i = 0; i < dim; i += 16) {
+            const __mmask16 lanes = w2v_tail_mask(dim - i);
+            const __m512 row = _mm512_maskz_loadu_ps(lanes, r + i);
+            __m512 acc = _mm512_setzero_ps();
+            for (int g = 0; g < groups; g++) {
+                const __m512 sg = _mm512_set1_ps(s[g]);
+                float* hg = hidden_grad + (long)g * dim + i;
+                _mm512_mask_storeu_ps(hg, lanes, _mm512_fmadd_ps(sg, row, _mm512_maskz_loadu_ps(lanes, hg)));
+                acc = _mm512_fmadd_ps(sg, _mm512_maskz_loadu_ps(lanes, h + (long)g * dim + i), acc);
+            }
+            _mm512_mask_storeu_ps(delta + i, lanes, acc);
+        }
+    }
     #elif defined(__AVX2__) && defined(__FMA__)
     #include <immintrin.h>
     static inline __m256i w2v_tail_mask(int left) {
@@ -101,6 +121,22 @@ cdef extern from *:
                                                 _mm256_maskload_ps(y + i, lanes)));
         }
     }
+    static inline void w2v_output_grads(const float* r, const float* s, int groups,
+                                        const float* h, float* hidden_grad, float* delta,
+                                        int dim) {
+        for (int i = 0; i < dim; i += 8) {
+            const __m256i lanes = w2v_tail_mask(dim - i);
+            const __m256 row = _mm256_maskload_ps(r + i, lanes);
+            __m256 acc = _mm256_setzero_ps();
+            for (int g = 0; g < groups; g++) {
+                const __m256 sg = _mm256_set1_ps(s[g]);
+                float* hg = hidden_grad + (long)g * dim + i;
+                _mm256_maskstore_ps(hg, lanes, _mm256_fmadd_ps(sg, row, _mm256_maskload_ps(hg, lanes)));
+                acc = _mm256_fmadd_ps(sg, _mm256_maskload_ps(h + (long)g * dim + i, lanes), acc);
+            }
+            _mm256_maskstore_ps(delta + i, lanes, acc);
+        }
+    }
     #else
     static inline float w2v_dot(const float* a, const float* b, int n) {
         float total = 0;
@@ -110,10 +146,24 @@ cdef extern from *:
     static inline void w2v_axpy(float alpha, const float* x, float* y, int n) {
         for (int i = 0; i < n; i++) y[i] += alpha * x[i];
     }
+    static inline void w2v_output_grads(const float* r, const float* s, int groups,
+                                        const float* h, float* hidden_grad, float* delta,
+                                        int dim) {
+        for (int i = 0; i < dim; i++) delta[i] = 0;
+        for (int g = 0; g < groups; g++) {
+            for (int i = 0; i < dim; i++) {
+                hidden_grad[(long)g * dim + i] += s[g] * r[i];
+                delta[i] += s[g] * h[(long)g * dim + i];
+            }
+        }
+    }
     #endif
     """
     real dot "w2v_dot"(const real* a, const real* b, int n) noexcept nogil
     void axpy "w2v_axpy"(real alpha, const real* x, real* y, int n) noexcept nogil   # y += alpha * x
+    void output_grads "w2v_output_grads"(const real* row, const real* scores, int groups,
+                                         const real* hidden, real* hidden_grad, real* delta,
+                                         int dim) noexcept nogil
 
 
 cdef extern from *:
