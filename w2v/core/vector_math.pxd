@@ -177,6 +177,11 @@ cdef extern from *:
        of the exact value (tests/test_kernels.py checks a dense grid against NumPy). */
     #include <stdint.h>
     #include <string.h>
+    #if defined(__FMA__) || defined(__aarch64__)
+    #define W2V_FMAF(a, b, c) __builtin_fmaf(a, b, c)
+    #else       /* no FMA instruction: fmaf would be a slow library call */
+    #define W2V_FMAF(a, b, c) ((a) * (b) + (c))
+    #endif
     static inline float w2v_pow2i(int k) {          /* 2^k for -126 <= k <= 127 */
         uint32_t bits = (uint32_t)(k + 127) << 23;
         float f;
@@ -186,18 +191,24 @@ cdef extern from *:
     static inline float w2v_exp_nonpositive(float x) {
         if (!(x > -104.0f)) return x != x ? x : 0.0f;    /* NaN stays NaN; below: 0 */
         const float ln2_hi = 0.693145751953125f, ln2_lo = 1.428606765330187e-06f;
-        float n = __builtin_rintf(x * 1.4426950408889634f);   /* nearest, ties to even */
-        float r = __builtin_fmaf(-n, ln2_hi, x);
-        r = __builtin_fmaf(-n, ln2_lo, r);
+        /* n = x / ln2 rounded to nearest: x <= 0, so truncating x / ln2 - 0.5 does it */
+        int k = (int)(x * 1.4426950408889634f - 0.5f);
+        float n = (float)k;
+    #if defined(__FMA__) || defined(__aarch64__)
+        float r = W2V_FMAF(-n, ln2_hi, x);
+        r = W2V_FMAF(-n, ln2_lo, r);
+    #else   /* in double: -fassociative-math could merge the two steps of the split */
+        float r = (float)((double)x - (double)n * 0.6931471805599453);
+    #endif
         float p = 1.0f / 5040;
-        p = __builtin_fmaf(p, r, 1.0f / 720);
-        p = __builtin_fmaf(p, r, 1.0f / 120);
-        p = __builtin_fmaf(p, r, 1.0f / 24);
-        p = __builtin_fmaf(p, r, 1.0f / 6);
-        p = __builtin_fmaf(p, r, 0.5f);
-        p = __builtin_fmaf(p, r, 1.0f);
-        p = __builtin_fmaf(p, r, 1.0f);
-        int k = (int)n, half = k / 2;
+        p = W2V_FMAF(p, r, 1.0f / 720);
+        p = W2V_FMAF(p, r, 1.0f / 120);
+        p = W2V_FMAF(p, r, 1.0f / 24);
+        p = W2V_FMAF(p, r, 1.0f / 6);
+        p = W2V_FMAF(p, r, 0.5f);
+        p = W2V_FMAF(p, r, 1.0f);
+        p = W2V_FMAF(p, r, 1.0f);
+        int half = k / 2;
         return p * w2v_pow2i(half) * w2v_pow2i(k - half);
     }
     """
