@@ -666,7 +666,7 @@ cdef class _Example:
         s.hidden = <real*>calloc(n_groups * self.m.dim, sizeof(real))
         s.hidden_grad = <real*>calloc(n_groups * self.m.dim, sizeof(real))
         s.out_delta = <real*>calloc(self.m.dim, sizeof(real))
-        s.scores = <real*>calloc(n_groups, sizeof(real))
+        s.scores = <real*>calloc(max(n_groups, n_outputs, 1), sizeof(real))   # see alloc_scratch
         s.out_rows = <int32_t*>malloc(max(n_outputs, 1) * sizeof(int32_t))
         s.out_tables = <uint8_t*>malloc(max(n_outputs, 1) * sizeof(uint8_t))
         s.out_labels = <uint8_t*>malloc(max(n_outputs, 1) * sizeof(uint8_t))
