@@ -30,10 +30,10 @@ How a run goes (the driver decides, the executors train):
    Untouched rows keep their values. Then block momentum (`BlockMomentum`,
    `spark_block_momentum`; for SGD by default 0.7 x (1 - 1/P)) adds a share of the
    previous round's move: with it and the default rounds SGD keeps its quality to 32
-   partitions far better than the mean (README, "On Spark: many partitions"). With Adam,
-   `batch_words` is the whole cluster's minibatch (`spark_split_batch`): each task steps
-   every batch_words / P windows, so that a round makes as many optimizer steps as one
-   machine would, each from about as many windows.
+   partitions far better than the mean (docs/benchmarks.md, "On Spark: many
+   partitions"). With Adam, `batch_words` is the whole cluster's minibatch
+   (`spark_split_batch`): each task steps every batch_words / P windows, so that a round
+   makes as many optimizer steps as one machine would, each from about as many windows.
 
 `train_in_process` runs the same partitions, tasks and merge without Spark, one task
 after the other: what P executors compute, measured on one machine.
@@ -83,7 +83,7 @@ BLEND_HALF = 100.0
 # rounds by default (default_rounds): 10 an epoch up to MANY_PARTITIONS partitions, 20
 # beyond, and in a run of fewer than MIN_EPOCHS_OF_ROUNDS epochs as many as that many
 # epochs would have, so a short run synchronises as often as the 5-epoch runs the rules
-# were measured on (README, "On Spark: many partitions")
+# were measured on (docs/benchmarks.md, "On Spark: many partitions")
 DEFAULT_ROUNDS = 10
 MANY_PARTITIONS = 8
 MANY_PARTITIONS_ROUNDS = 20
@@ -91,11 +91,11 @@ MIN_EPOCHS_OF_ROUNDS = 5
 
 # Adam with the defaults (blend, spark_split_batch, 10 rounds an epoch) was measured to
 # keep its quality up to this many partitions (97% / 100% at 8; 93% / 99% at 16 with 20
-# rounds: README, "Many partitions")
+# rounds: docs/benchmarks.md, "On Spark: many partitions")
 ADAM_KEPT_PARTITIONS = 8
 
 # spark_block_momentum=None: AUTO_MOMENTUM x (1 - 1/P) for SGD with the blend merge
-# (0 on one partition), measured at P = 2, 8, 32 (README, "On Spark: many partitions");
+# (0 on one partition), measured at P = 2, 8, 32 (docs/benchmarks.md, "On Spark: many partitions");
 # Adam: 0 (momentum made it worse).
 AUTO_MOMENTUM = 0.7
 
@@ -650,8 +650,9 @@ def default_rounds(partitions: int, epochs: int = MIN_EPOCHS_OF_ROUNDS) -> int:
     MIN_EPOCHS_OF_ROUNDS (5) epochs as many more as keep the run's rounds at 5 epochs'
     (1 epoch at 8 partitions: 50 rounds). In a round the P copies train apart from the
     same state and the merge keeps only part of their moves: with more partitions, or
-    fewer rounds in a run, less of the training survives (README, "Many partitions"). A
-    round costs a broadcast of the model and a shuffle of about P models' worth of rows."""
+    fewer rounds in a run, less of the training survives (docs/benchmarks.md, "On Spark:
+    many partitions"). A round costs a broadcast of the model and a shuffle of about P
+    models' worth of rows."""
     per_epoch = DEFAULT_ROUNDS if partitions <= MANY_PARTITIONS else MANY_PARTITIONS_ROUNDS
     return max(per_epoch, -(-per_epoch * MIN_EPOCHS_OF_ROUNDS // max(epochs, 1)))
 
@@ -659,7 +660,7 @@ def default_rounds(partitions: int, epochs: int = MIN_EPOCHS_OF_ROUNDS) -> int:
 def quality_warning(config: Config, partitions: int, rounds_per_epoch: int,
                     epochs: int = MIN_EPOCHS_OF_ROUNDS) -> Optional[str]:
     """Why this configuration is known to train worse vectors than one machine, or None
-    (measured with `train_in_process`: README, "On Spark: many partitions")."""
+    (measured with `train_in_process`: docs/benchmarks.md, "On Spark: many partitions")."""
     if partitions < 4:
         return None
     momentum = block_momentum(config, partitions)
