@@ -197,8 +197,8 @@ EXAMPLES = {
 
 
 # 16: whole vector registers; 7, 37 and 100: the kernels' masked last blocks (and, from
-# 32 on, the dot's second accumulator)
-@pytest.mark.parametrize("dim", [16, 7, 37, 100])
+# 32 on, the dot's second accumulator); 300: sum_rows's later blocks of 128 (64 on AVX2)
+@pytest.mark.parametrize("dim", [16, 7, 37, 100, 300])
 @pytest.mark.parametrize("mean_inputs", [True, False])
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_sgd_step_of_every_model_matches_reference(name, mean_inputs, dim):

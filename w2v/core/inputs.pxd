@@ -9,7 +9,7 @@ from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
 from w2v.core.structs cimport IN_TABLE, ModelArrays, Table, WorkerScratch, real
-from w2v.core.vector_math cimport renorm_row, row_of
+from w2v.core.vector_math cimport prefetch_row, renorm_row, row_of, sum_rows
 
 
 cdef inline void add_input_word(const ModelArrays* m, WorkerScratch* w, int32_t word) noexcept nogil:
@@ -24,6 +24,19 @@ cdef inline void add_input_word(const ModelArrays* m, WorkerScratch* w, int32_t 
             w.input_rows[end] = m.input_rows[k]
             end += 1
     w.group_ends[w.n_groups] = end
+
+
+cdef inline void prefetch_input_rows(const ModelArrays* m, int32_t word) noexcept nogil:
+    """Ask for the W_in rows `word` contributes (its own, and with subwords its n-grams'),
+    a few windows before one reads them: n-gram rows are scattered over the buckets, and
+    without this each was a wait on memory."""
+    cdef int64_t k
+    cdef const Table* w_in = &m.tables[IN_TABLE]
+    if m.input_starts == NULL:
+        prefetch_row(row_of(w_in, word), m.dim)
+    else:
+        for k in range(m.input_starts[word], m.input_starts[word + 1]):
+            prefetch_row(row_of(w_in, m.input_rows[k]), m.dim)
 
 
 cdef inline void start_examples(WorkerScratch* w) noexcept nogil:
@@ -44,18 +57,11 @@ cdef inline void hidden_of_group(const ModelArrays* m, const int32_t* rows, int 
     """hidden = mean (or sum) of the rows of W_in; rows longer than max_norm are first
     renormalised in place, as torch.nn.functional.embedding does on lookup."""
     cdef int j, i, dim = m.dim
-    cdef const real* row
     cdef const Table* w_in = &m.tables[IN_TABLE]
     if m.max_norm > 0:
         for j in range(n_rows):
             renorm_row(row_of(w_in, rows[j]), dim, m.max_norm, m.norm_type)
-    row = row_of(w_in, rows[0])
-    for i in range(dim):
-        hidden[i] = row[i]
-    for j in range(1, n_rows):
-        row = row_of(w_in, rows[j])
-        for i in range(dim):
-            hidden[i] += row[i]
+    sum_rows(w_in.w, w_in.stride, rows, n_rows, hidden, dim)
     if m.mean_inputs and n_rows > 1:
         for i in range(dim):
             hidden[i] /= n_rows

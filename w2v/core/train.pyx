@@ -32,7 +32,8 @@ from libc.string cimport memset
 import numpy as np
 
 from w2v.core._random cimport next_below, next_float, seed_state
-from w2v.core.inputs cimport add_input_word, close_group, hidden_of_group, start_examples
+from w2v.core.inputs cimport (add_input_word, close_group, hidden_of_group,
+                              prefetch_input_rows, start_examples)
 from w2v.core.losses cimport (add_output, add_target, draw_negative, example_loss,
                               output_dscore, prefetch_paths)
 from w2v.core.optimizers cimport adam_apply_step
@@ -40,7 +41,7 @@ from w2v.core.step cimport train_example
 from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM, OPT_SGD,
                                W2V_DEBUG_CHECKS, AliasEntry, ChunkResult, ExampleLoss,
                                ModelArrays, SparseGrad, WorkerScratch, real)
-from w2v.core.vector_math cimport exp_nonpositive, prefetch_row, row_of
+from w2v.core.vector_math cimport exp_nonpositive
 
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
 TABLE_NAMES = ("in", "out", "hs")     # TableId order: W_in, W_out (negative sampling), W_hs
@@ -145,11 +146,16 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
                 continue                                         # no context word
             if m.hs:
                 prefetch_paths(m, w.sentence, i, n)
+            # the input rows the next positions will read: the next centre word's
+            # (skip-gram with subwords), else the word the next windows will reach
+            if m.sg and m.centre_inputs:
+                if i + 1 < n:
+                    prefetch_input_rows(m, w.sentence[i + 1])
+            elif i + m.window + 1 < n:
+                prefetch_input_rows(m, w.sentence[i + m.window + 1])
             if m.sg:
                 loss = skipgram_position(m, w, i, lo, hi, <real>lr)
             else:
-                if i + m.window + 1 < n:       # the word the next windows will reach
-                    prefetch_row(row_of(&m.tables[IN_TABLE], w.sentence[i + m.window + 1]), m.dim)
                 loss = cbow_position(m, w, i, lo, hi, <real>lr)
             if loss < 0:
                 return result                  # w.bad_row says which row (debug builds)
