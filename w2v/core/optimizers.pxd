@@ -14,7 +14,7 @@ from libc.string cimport memset
 
 from w2v.core.structs cimport (IN_TABLE, N_TABLES, OPT_SGD, ModelArrays, SparseGrad, Table,
                                WorkerScratch, real)
-from w2v.core.vector_math cimport axpy, prefetch_row, row_of
+from w2v.core.vector_math cimport axpy, axpy_rows, prefetch_row, row_of
 
 cdef extern from *:
     """
@@ -152,10 +152,9 @@ cdef inline void update_input_rows(const ModelArrays* m, WorkerScratch* w, const
     divided by the group's size when the hidden vector is their mean)."""
     cdef int j
     cdef real scale
-    if m.optimizer == OPT_SGD:
-        for j in range(n_rows):
-            if trains_in_row(m, rows[j]):
-                axpy(-lr, hidden_grad, row_of(&m.tables[IN_TABLE], rows[j]), m.dim)
+    if m.optimizer == OPT_SGD:      # the rows trains_in_row allows, as one axpy each
+        axpy_rows(-lr, hidden_grad, m.tables[IN_TABLE].w, m.tables[IN_TABLE].stride, rows,
+                  n_rows, m.dim, m.frozen_rows, m.padding_idx)
     else:
         scale = <real>1.0 / n_rows if m.mean_inputs else 1
         for j in range(n_rows):

@@ -119,6 +119,37 @@ cdef extern from *:
             _mm512_mask_storeu_ps(out + b + 112, m[7], a7);
         }
     }
+    /* row += alpha * x for n rows (row k at base + rows[k] * stride) but the frozen ones
+       (rows[k] < first_trained, or == skip_row): x is held in registers, 128 floats at a
+       time, so each row block is loaded and stored once. Rows in order, each with one
+       FMA per float as axpy: the same results as n calls of axpy. */
+    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long stride,
+                                     const int* rows, int n, int dim, long first_trained,
+                                     long skip_row) {
+        const __m512 a = _mm512_set1_ps(alpha);
+        for (int b = 0; b < dim; b += 128) {
+            __mmask16 m[8];
+            for (int v = 0; v < 8; v++)
+                m[v] = dim - b - 16 * v > 0 ? w2v_tail_mask(dim - b - 16 * v) : 0;
+            const __m512 x0 = _mm512_maskz_loadu_ps(m[0], x + b),
+                         x1 = _mm512_maskz_loadu_ps(m[1], x + b + 16),
+                         x2 = _mm512_maskz_loadu_ps(m[2], x + b + 32),
+                         x3 = _mm512_maskz_loadu_ps(m[3], x + b + 48),
+                         x4 = _mm512_maskz_loadu_ps(m[4], x + b + 64),
+                         x5 = _mm512_maskz_loadu_ps(m[5], x + b + 80),
+                         x6 = _mm512_maskz_loadu_ps(m[6], x + b + 96),
+                         x7 = _mm512_maskz_loadu_ps(m[7], x + b + 112);
+            for (int j = 0; j < n; j++) {
+                if (rows[j] < first_trained || rows[j] == skip_row) continue;
+                float* r = base + rows[j] * stride + b;
+    #define W2V_ROW_FMA(v, xv) _mm512_mask_storeu_ps(r + 16 * v, m[v], \
+                _mm512_fmadd_ps(a, xv, _mm512_maskz_loadu_ps(m[v], r + 16 * v)))
+                W2V_ROW_FMA(0, x0); W2V_ROW_FMA(1, x1); W2V_ROW_FMA(2, x2); W2V_ROW_FMA(3, x3);
+                W2V_ROW_FMA(4, x4); W2V_ROW_FMA(5, x5); W2V_ROW_FMA(6, x6); W2V_ROW_FMA(7, x7);
+    #undef W2V_ROW_FMA
+            }
+        }
+    }
     #elif defined(__AVX2__) && defined(__FMA__)
     #include <immintrin.h>
     static inline __m256i w2v_tail_mask(int left) {
@@ -199,6 +230,26 @@ cdef extern from *:
             _mm256_maskstore_ps(out + b + 56, m[7], a7);
         }
     }
+    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long stride,
+                                     const int* rows, int n, int dim, long first_trained,
+                                     long skip_row) {   /* 64 floats at a time */
+        const __m256 a = _mm256_set1_ps(alpha);
+        for (int b = 0; b < dim; b += 64) {
+            __m256i m[8];
+            __m256 xv[8];
+            for (int v = 0; v < 8; v++) {
+                m[v] = w2v_tail_mask(dim - b - 8 * v);
+                xv[v] = _mm256_maskload_ps(x + b + 8 * v, m[v]);
+            }
+            for (int j = 0; j < n; j++) {
+                if (rows[j] < first_trained || rows[j] == skip_row) continue;
+                float* r = base + rows[j] * stride + b;
+                for (int v = 0; v < 8; v++)
+                    _mm256_maskstore_ps(r + 8 * v, m[v],
+                                        _mm256_fmadd_ps(a, xv[v], _mm256_maskload_ps(r + 8 * v, m[v])));
+            }
+        }
+    }
     #else
     static inline float w2v_dot(const float* a, const float* b, int n) {
         float total = 0;
@@ -207,6 +258,14 @@ cdef extern from *:
     }
     static inline void w2v_axpy(float alpha, const float* x, float* y, int n) {
         for (int i = 0; i < n; i++) y[i] += alpha * x[i];
+    }
+    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long stride,
+                                     const int* rows, int n, int dim, long first_trained,
+                                     long skip_row) {
+        for (int j = 0; j < n; j++) {
+            if (rows[j] < first_trained || rows[j] == skip_row) continue;
+            w2v_axpy(alpha, x, base + rows[j] * stride, dim);
+        }
     }
     static inline void w2v_sum_rows(const float* base, long stride, const int* rows, int n,
                                     float* out, int dim) {
@@ -231,6 +290,9 @@ cdef extern from *:
     """
     real dot "w2v_dot"(const real* a, const real* b, int n) noexcept nogil
     void axpy "w2v_axpy"(real alpha, const real* x, real* y, int n) noexcept nogil   # y += alpha * x
+    void axpy_rows "w2v_axpy_rows"(real alpha, const real* x, real* base, int64_t stride,
+                                   const int32_t* rows, int n, int dim, int64_t first_trained,
+                                   int64_t skip_row) noexcept nogil  # each row += alpha * x
     void sum_rows "w2v_sum_rows"(const real* base, int64_t stride, const int32_t* rows, int n,
                                  real* out, int dim) noexcept nogil   # out = sum of the rows
     void output_grads "w2v_output_grads"(const real* row, const real* scores, int groups,
