@@ -349,6 +349,39 @@ def test_divergence_stops_with_a_clear_error_and_rolls_back_to_the_last_epoch(to
     assert model.adam_step == step and len(model.history) == 1
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_divergence_rolls_a_subword_model_back_to_the_last_epoch(toy_corpus, monkeypatch, optimizer):
+    # the copy holds only the rows training moves (words and their n-grams): the rollback
+    # must still give back every array as it was, the unused buckets included
+    from w2v.training import checkpoint
+    model = Word2Vec(optimizer=optimizer, workers=1, epochs=3, seed=2, minn=3, maxn=5,
+                     bucket=20_000).build_vocab(toy_corpus)
+    _poison_in_epoch_2(monkeypatch, model)
+    monkeypatch.setattr(checkpoint.GoodState, "CHUNK_ROWS", 1000)    # several chunks
+    written = []
+    real_remember = checkpoint.GoodState.remember
+
+    def remember(self):
+        real_remember(self)
+        written.append(self.spill.tell())
+    monkeypatch.setattr(checkpoint.GoodState, "remember", remember)
+    after_epoch_1 = []
+
+    def keep(m, stats):
+        if stats.epoch == 1:
+            after_epoch_1.append([a.copy() for a in (m.W_in, m.W_out, *(m.adam_moments() or ()))])
+    model.W_in[-1] = 7.0                 # an unused bucket row: not copied, still kept
+    with pytest.raises(TrainingDiverged, match=r"rolled back to the start of epoch 2"):
+        model.train(progress=False, callbacks=[keep])
+    for got, good in zip((model.W_in, model.W_out, *(model.adam_moments() or ())), after_epoch_1[0]):
+        np.testing.assert_array_equal(got, good)
+    assert (model.W_in[-1] == 7.0).all()
+    used = len(np.unique(model.subword_table()[1]))
+    assert used < len(model.W_in) // 2
+    parts = 3 if optimizer == "adam" else 1
+    assert written[0] == 4 * model.config.vector_size * parts * (used + len(model.W_out))
+
+
 def test_divergence_rolls_back_to_the_last_checkpoint(toy_corpus, tmp_path, monkeypatch):
     model = Word2Vec(optimizer="sgd", workers=1, epochs=3, seed=2).build_vocab(toy_corpus)
     _poison_in_epoch_2(monkeypatch, model)

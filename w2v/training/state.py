@@ -121,6 +121,13 @@ class TrainingState:
             return list(self.blocks.values())
         return list(self.tables.values()) + [m for pair in (self.moments or {}).values() for m in pair]
 
+    def arrays_of(self, name: str) -> List[np.ndarray]:
+        """The storage arrays whose rows are table `name`'s rows: its block, or the table
+        and its moments."""
+        if self.blocks is not None:
+            return [self.blocks[name]]
+        return [self.tables[name]] + list((self.moments or {}).get(name, ()))
+
     def all_finite(self) -> bool:
         """No NaN or inf anywhere (no big temporary: a float64 sum of finite float32
         values cannot overflow)."""
