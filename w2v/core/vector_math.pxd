@@ -90,7 +90,7 @@ cdef extern from *:
        once and out stored once. The loop it replaces (out += row, row by row) loaded and
        stored out for every row; with subwords a CBOW window sums ~100 rows. Same order
        of additions per float: the same results. */
-    static inline void w2v_sum_rows(const float* base, long stride, const int* rows, int n,
+    static inline void w2v_sum_rows(const float* base, long long stride, const int* rows, int n,
                                     float* out, int dim) {
         for (int b = 0; b < dim; b += 128) {
             __mmask16 m[8];
@@ -123,9 +123,9 @@ cdef extern from *:
        (rows[k] < first_trained, or == skip_row): x is held in registers, 128 floats at a
        time, so each row block is loaded and stored once. Rows in order, each with one
        FMA per float as axpy: the same results as n calls of axpy. */
-    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long stride,
-                                     const int* rows, int n, int dim, long first_trained,
-                                     long skip_row) {
+    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long long stride,
+                                     const int* rows, int n, int dim, long long first_trained,
+                                     long long skip_row) {
         const __m512 a = _mm512_set1_ps(alpha);
         for (int b = 0; b < dim; b += 128) {
             __mmask16 m[8];
@@ -202,7 +202,7 @@ cdef extern from *:
             _mm256_maskstore_ps(delta + i, lanes, acc);
         }
     }
-    static inline void w2v_sum_rows(const float* base, long stride, const int* rows, int n,
+    static inline void w2v_sum_rows(const float* base, long long stride, const int* rows, int n,
                                     float* out, int dim) {   /* 64 floats at a time */
         for (int b = 0; b < dim; b += 64) {
             __m256i m[8];
@@ -230,9 +230,9 @@ cdef extern from *:
             _mm256_maskstore_ps(out + b + 56, m[7], a7);
         }
     }
-    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long stride,
-                                     const int* rows, int n, int dim, long first_trained,
-                                     long skip_row) {   /* 64 floats at a time */
+    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long long stride,
+                                     const int* rows, int n, int dim, long long first_trained,
+                                     long long skip_row) {   /* 64 floats at a time */
         const __m256 a = _mm256_set1_ps(alpha);
         for (int b = 0; b < dim; b += 64) {
             __m256i m[8];
@@ -259,15 +259,15 @@ cdef extern from *:
     static inline void w2v_axpy(float alpha, const float* x, float* y, int n) {
         for (int i = 0; i < n; i++) y[i] += alpha * x[i];
     }
-    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long stride,
-                                     const int* rows, int n, int dim, long first_trained,
-                                     long skip_row) {
+    static inline void w2v_axpy_rows(float alpha, const float* x, float* base, long long stride,
+                                     const int* rows, int n, int dim, long long first_trained,
+                                     long long skip_row) {
         for (int j = 0; j < n; j++) {
             if (rows[j] < first_trained || rows[j] == skip_row) continue;
             w2v_axpy(alpha, x, base + rows[j] * stride, dim);
         }
     }
-    static inline void w2v_sum_rows(const float* base, long stride, const int* rows, int n,
+    static inline void w2v_sum_rows(const float* base, long long stride, const int* rows, int n,
                                     float* out, int dim) {
         for (int i = 0; i < dim; i++) out[i] = 0;
         for (int j = 0; j < n; j++) {
