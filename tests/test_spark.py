@@ -20,7 +20,8 @@ from w2v.training.state import TrainingState
 from w2v.spark import (AUTO_MOMENTUM, BlockMomentum, add_blocks, array_groups, blend_rows,
                        block_momentum, changed_blocks, cut_into_parts, default_rounds,
                        merge_block, merge_kinds, merge_reference, merged_rows, quality_warning,
-                       round_seed, round_slice, train_in_process, updates_per_row)
+                       reachable_in_rows, renumbered_table, round_seed, round_slice,
+                       train_in_process, updates_per_row)
 
 REQUIRED = os.environ.get("W2V_REQUIRE_SPARK", "0") not in ("", "0")
 
@@ -155,6 +156,62 @@ def test_updates_per_row_add_up_to_the_updates_of_a_task(params):
         expected = (rows["in"] / context * (context if config.sg else 1) * np.diff(starts)).sum()
         assert rows["hs"].sum() == pytest.approx(expected) and len(rows["hs"]) == 5
     assert np.all(np.diff(rows["in"]) <= 0)                  # frequent words: more updates
+
+
+def test_an_ngram_row_gets_the_updates_of_every_word_that_holds_it():
+    config = Config(maxn=3, bucket=7, sample=0)
+    counts = np.array([40, 30, 20, 10], dtype=np.int64)
+    # word i's own row, then n-gram rows: word 0 and 2 share row 4, word 1 holds row 5 twice
+    table = (np.array([0, 2, 5, 7, 8]), np.array([0, 4, 1, 5, 5, 2, 4, 3], dtype=np.int32))
+    rows = updates_per_row(config, counts, 100.0, subword_table=table)["in"]
+    plain = updates_per_row(config, counts, 100.0)["in"]
+    assert len(rows) == 4 + 7
+    np.testing.assert_allclose(rows[:4], plain)                 # each word's own row
+    np.testing.assert_allclose(rows[4], plain[0] + plain[2])
+    np.testing.assert_allclose(rows[5], 2 * plain[1])
+    assert not rows[6:].any()                                   # rows no word reaches
+
+
+def test_only_the_reachable_rows_of_a_subword_model_travel(toy_corpus):
+    model = Word2Vec(toy_corpus, maxn=4, bucket=3000, epochs=1, seed=1, progress=False)
+    starts, rows = model.subword_table()
+    reachable = reachable_in_rows(model)
+    assert reachable[:len(model.vocab)].tolist() == list(range(len(model.vocab)))
+    assert len(reachable) < model.W_in.shape[0] and np.all(np.diff(reachable) > 0)
+    new_starts, new_rows = renumbered_table((starts, rows), reachable)
+    np.testing.assert_array_equal(reachable[new_rows], rows)
+    cut = model.state.gather_in_rows(reachable)
+    assert cut.tables["out"] is model.state.tables["out"]
+    np.testing.assert_array_equal(cut.tables["in"], model.W_in[reachable])
+    for m in cut.moments["in"]:
+        m += 1.0
+    cut.tables["in"][:] = 7.0
+    before = model.W_in.copy()
+    model.state.scatter_in_rows(cut, reachable)
+    assert np.all(model.W_in[reachable] == 7.0)
+    others = np.setdiff1d(np.arange(len(before)), reachable)
+    np.testing.assert_array_equal(model.W_in[others], before[others])
+    assert np.all(model.state.moments["in"][0][reachable] == cut.moments["in"][0])
+
+
+@pytest.mark.parametrize("params", [dict(), dict(sg=True, optimizer="sgd")])
+def test_subword_models_train_in_process_and_answer_unseen_words(toy_corpus, toy_questions, params):
+    model = train_in_process(toy_corpus, num_partitions=3, maxn=5, bucket=4000, epochs=3,
+                             seed=2, **params)
+    initial = Word2Vec(config=model.config)
+    initial.vocab = model.vocab
+    initial._init_weights()
+    reachable = reachable_in_rows(model)
+    others = np.setdiff1d(np.arange(model.W_in.shape[0]), reachable)
+    np.testing.assert_array_equal(model.W_in[others], initial.W_in[others])   # never trained
+    moved = (model.W_in[reachable] != initial.W_in[reachable]).any(axis=1)
+    assert moved.mean() > 0.9
+    assert model.round_costs[0]["broadcast_bytes"] == len(reachable) * 400 * (
+        3 if model.config.optimizer == "adam" else 1) + model.W_out.nbytes * (
+        3 if model.config.optimizer == "adam" else 1)
+    assert evaluate_analogies(model, toy_questions, restrict_vocab=None)["accuracy"] >= 0.8
+    assert "queenly" not in model.vocab
+    assert model.wv.most_similar("queenly", topn=1)[0][0] == "queen"
 
 
 def test_the_simulator_cuts_partitions_as_spark_does(toy_corpus):
@@ -461,11 +518,12 @@ def test_the_spark_submit_script_writes_a_model(spark, toy_corpus, tmp_path, cap
     assert spark.sparkContext._jsc is not None          # the test's own session still runs
 
 
-@pytest.mark.parametrize("merge", ["mean", "sum"])
-def test_the_in_process_simulator_computes_what_spark_does(spark, toy_corpus, merge):
+@pytest.mark.parametrize("merge, extra", [("mean", {}), ("sum", {}),
+                                          ("blend", dict(maxn=4, bucket=3000))])
+def test_the_in_process_simulator_computes_what_spark_does(spark, toy_corpus, merge, extra):
     from w2v.spark import train
     params = dict(epochs=1, rounds_per_epoch=2, num_partitions=2, seed=11, merge=merge,
-                  vector_size=20, progress=False)
+                  vector_size=20, progress=False, **extra)
     on_spark = train(toy_corpus, spark, **params)
     in_process = train_in_process(toy_corpus, **params)
     assert on_spark.vocab.index_to_key == in_process.vocab.index_to_key
@@ -476,8 +534,9 @@ def test_the_in_process_simulator_computes_what_spark_does(spark, toy_corpus, me
 
 
 @pytest.mark.parametrize("params", [dict(sg=True), dict(hs=True, negative=0),
-                                    dict(sg=True, hs=True, optimizer="sgd")])
-def test_skip_gram_and_hierarchical_softmax_train_on_spark(spark, toy_corpus, toy_questions, params):
+                                    dict(sg=True, hs=True, optimizer="sgd"),
+                                    dict(maxn=5, bucket=4000), dict(sg=True, maxn=5, bucket=4000)])
+def test_every_model_trains_on_spark(spark, toy_corpus, toy_questions, params):
     from w2v.spark import train
     model = train(toy_corpus, spark, epochs=3, num_partitions=2, seed=2, progress=False, **params)
     for name, value in params.items():
@@ -486,3 +545,5 @@ def test_skip_gram_and_hierarchical_softmax_train_on_spark(spark, toy_corpus, to
     if model.config.hs:
         assert "hs" in model.state.tables
     assert evaluate_analogies(model, toy_questions, restrict_vocab=None)["accuracy"] >= 0.8
+    if model.config.subwords:                    # an unseen word, from its n-grams
+        assert model.wv.most_similar("queenly", topn=1)[0][0] == "queen"

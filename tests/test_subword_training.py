@@ -204,14 +204,6 @@ def test_the_command_line_trains_and_queries_a_subword_model(toy_corpus, tmp_pat
     np.testing.assert_allclose(again["horsez"], model["horsez"], rtol=1e-6, atol=1e-7)
 
 
-def test_spark_refuses_subword_models_saying_what_to_use():
-    spark = pytest.importorskip("pyspark", reason="pyspark is not installed")
-    del spark
-    from w2v import spark as w2v_spark
-    with pytest.raises(ValueError, match="does not train subword models"):
-        w2v_spark.train([["a", "b"]], maxn=6)
-
-
 def test_word_pair_evaluation_answers_unseen_words_from_their_ngrams(subword_models, tmp_path):
     from w2v.evaluation import evaluate_word_pairs
     pairs = tmp_path / "pairs.tsv"

@@ -1,5 +1,5 @@
-"""Word2vec (CBOW or skip-gram, negative sampling and/or hierarchical softmax) on Apache
-Spark, with the same Cython core (`pip install "w2v[spark]"`).
+"""Word2vec (CBOW or skip-gram, negative sampling and/or hierarchical softmax, subword
+n-grams) on Apache Spark, with the same Cython core (`pip install "w2v[spark]"`).
 
     from w2v.spark import train
     model = train("hdfs:///corpus/*.txt", spark=spark, epochs=5)   # or an RDD / a DataFrame
@@ -27,7 +27,10 @@ How a run goes (the driver decides, the executors train):
    (see `merged_rows`, `blend_rows`): "mean" over the partitions that touched it (Spark
    MLlib's scheme), "sum" of their changes, or "blend" of the two by how often a task
    updates the row (the default). Adam's moments merge by `spark_moment_merge`.
-   Untouched rows keep their values. Then block momentum (`BlockMomentum`,
+   Untouched rows keep their values. With subwords only the W_in rows that the words
+   and their n-grams reach are broadcast and trained (`reachable_in_rows`: the tasks
+   read a subword table renumbered into them); the other bucket rows keep their
+   initial values, as on one machine. Then block momentum (`BlockMomentum`,
    `spark_block_momentum`; for SGD by default 0.7 x (1 - 1/P)) adds a share of the
    previous round's move: with it and the default rounds SGD keeps its quality to 32
    partitions far better than the mean (docs/benchmarks.md, "On Spark: many
@@ -252,7 +255,7 @@ def count_vocab(sentences, config: Config) -> Tuple[Vocab, CorpusStats]:
 # ------------------------------------------------------------------------ id stream
 def _encode_partition(sentences: Iterable, setup) -> Iterable:
     """(ids, sentence_starts, lines_split, extra_pieces) blocks of about BLOCK_WORDS tokens."""
-    config, vocab = _setup_of(setup)
+    config, vocab, _ = _setup_of(setup)
     config = config.replace(corpus_cache=None)     # blocks in memory: Spark persists them
     batch, words = [], 0
 
@@ -422,11 +425,15 @@ def merged_rows(start: np.ndarray, touched: np.ndarray, combined: np.ndarray, ru
     raise ValueError(f"merge rule {rule!r} is not one of mean, sum, max")
 
 
-def updates_per_row(config: Config, counts: np.ndarray, words: float, huffman=None) -> dict:
+def updates_per_row(config: Config, counts: np.ndarray, words: float, huffman=None,
+                    subword_table=None) -> dict:
     """About how many times one task updates each row of each table ({"in": float64[rows],
     ...}) when it trains `words` words of the id stream (before subsampling): from the words' frequencies, the
     subsampling, the mean window (window + 1 context words with shrinking windows) and
-    the negative sampler's distribution. Used by the "blend" merge rule."""
+    the negative sampler's distribution. Used by the "blend" merge rule. With subwords
+    (`subword_table`: (starts, rows) of Word2Vec.subword_table) a word's update moves
+    its own row and each of its n-gram rows, so an n-gram row gets the updates of every
+    word that holds it (a row held twice by a word, twice)."""
     from w2v.data.sampling import keep_probabilities
     counts = np.asarray(counts, dtype=np.float64)
     kept = counts * keep_probabilities(counts, config.sample)
@@ -434,6 +441,10 @@ def updates_per_row(config: Config, counts: np.ndarray, words: float, huffman=No
     context = (config.window + 1) if config.shrink_windows else 2 * config.window
     positives = occurrences * (context if config.sg else 1)     # times a word is a target
     rows = {"in": occurrences * context}
+    if subword_table is not None:
+        starts, input_rows = subword_table
+        rows["in"] = np.bincount(input_rows, weights=np.repeat(rows["in"], np.diff(starts)),
+                                 minlength=len(counts) + config.bucket)
     if config.negative:
         q = counts ** config.ns_exponent
         rows["out"] = positives + positives.sum() * config.negative * q / q.sum()
@@ -509,9 +520,39 @@ def merge_reference(start: Sequence[np.ndarray], partitions: Sequence[Sequence[n
 
 
 # -------------------------------------------------------------- one partition, one round
+def reachable_in_rows(model: Word2Vec) -> Optional[np.ndarray]:
+    """A subword model's W_in rows that training can reach, sorted: the words' rows and
+    their n-grams' rows (None without subwords). Only these travel to the tasks and back:
+    the rest of the bucket keeps its initial values (on text8like 362,000 of 2,068,000
+    rows, so a round broadcasts 5.7 times fewer bytes than the whole W_in)."""
+    if not model.config.subwords:
+        return None
+    return np.unique(model.subword_table()[1])
+
+
+def renumbered_table(table: Tuple[np.ndarray, np.ndarray],
+                     reachable: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The subword table (starts, rows) with each row replaced by its position in
+    `reachable`: the input rows of a W_in cut to those rows."""
+    starts, rows = table
+    return starts, np.searchsorted(reachable, rows).astype(np.int32)
+
+
+def task_setup(model: Word2Vec) -> dict:
+    """What every task reads, broadcast once a run: the config, the vocabulary and, with
+    subwords, the subword table renumbered into the reachable rows (`reachable_in_rows`)."""
+    value = {"config": model.config.to_dict(), "words": model.vocab.index_to_key,
+             "counts": model.vocab.counts}
+    reachable = reachable_in_rows(model)
+    if reachable is not None:
+        value["input_rows"] = renumbered_table(model.subword_table(), reachable)
+    return value
+
+
 def _setup_of(setup):
     value = setup.value
-    return Config.from_dict(value["config"]), Vocab(value["words"], value["counts"])
+    return (Config.from_dict(value["config"]), Vocab(value["words"], value["counts"]),
+            value.get("input_rows"))
 
 
 def task_batch_words(config: Config, partitions: int) -> int:
@@ -543,7 +584,7 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
     loss = 0.0
     trainable = corpus.n_words > 1 and np.diff(corpus.sentence_starts).max() >= 2
     if trainable:
-        config, vocab = _setup_of(setup)
+        config, vocab, input_rows = _setup_of(setup)
         seed = round_seed(config.seed, run, round_index, index)
         # No rollback copy here: on divergence the partition sends no rows and the
         # driver keeps the broadcast state, which is the good one.
@@ -551,10 +592,13 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
                                                batch_words=task_batch_words(config, len(sizes))))
         model.vocab = vocab
         arrays = state.value
+        in_rows = None if input_rows is None else len(arrays["W_in"])   # W_in cut to its reachable rows
         model.state = TrainingState.from_file_arrays(
-            {name: array.copy() for name, array in arrays.items()}, config, len(vocab), step0)
+            {name: array.copy() for name, array in arrays.items()}, config, len(vocab), step0,
+            in_rows=in_rows)
         try:
-            Trainer(model, corpus, epochs=1, progress=False, lr_range=lr_range).train()
+            Trainer(model, corpus, epochs=1, progress=False, lr_range=lr_range,
+                    input_rows=input_rows).train()
             diverged = False
         except TrainingDiverged:
             diverged = True
@@ -567,7 +611,8 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
             loss = math.nan
         if not diverged:
             new = array_groups(model.state)
-            old = array_groups(TrainingState.from_file_arrays(arrays, config, len(vocab)))
+            old = array_groups(TrainingState.from_file_arrays(arrays, config, len(vocab),
+                                                              in_rows=in_rows))
             for group, (new_arrays, old_arrays) in enumerate(zip(new, old)):
                 for key, value in changed_blocks(group, new_arrays, old_arrays):
                     sent += value[0].nbytes + value[1].nbytes
@@ -730,7 +775,7 @@ def train_in_process(data, *, model: Optional[Word2Vec] = None, epochs: Optional
     model._init_weights()
     partitions = _partitions_of(corpus, num_partitions)
     sizes = [sum(len(ids) for ids, _ in blocks) for blocks in partitions]
-    setup = _Shared({"config": config.to_dict(), "words": vocab.index_to_key, "counts": vocab.counts})
+    setup = _Shared(task_setup(model))
     _run_rounds(model, _LocalRounds(partitions), setup, sizes, corpus.stats, epochs,
                 rounds_per_epoch, list(callbacks), progress, tqdm)
     return model
@@ -791,10 +836,6 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
         config = Config(**params)
     elif params:
         config = config.replace(**params)
-    if config.subwords:
-        raise ValueError("w2v.spark does not train subword models (maxn > 0): averaging the "
-                         "n-gram rows between partitions has not been built or tested; train "
-                         "them with Word2Vec(corpus, maxn=6, ...) on one machine")
     if config.corpus_cache is not None:
         raise ValueError("corpus_cache is a single-machine setting: on Spark the id stream is "
                          "persisted by Spark (memory, then disk); leave corpus_cache unset")
@@ -828,8 +869,7 @@ def train(data, spark=None, *, column: Optional[str] = None, model: Optional[Wor
     logger.info("vocabulary: %d words (%.1f s)", len(vocab), time.perf_counter() - started)
 
     # id stream, persisted
-    setup = sc.broadcast({"config": config.to_dict(), "words": vocab.index_to_key,
-                          "counts": vocab.counts})
+    setup = sc.broadcast(task_setup(model))
     encoded = sentences.mapPartitions(partial(_encode_partition, setup=setup))
     encoded = encoded.persist(pyspark.StorageLevel.MEMORY_AND_DISK)
     balanced = None
@@ -929,18 +969,24 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
         lr_start, lr_end = config.alpha, config.min_alpha
     total_rounds = epochs * rounds
     run = model.train_runs
-    groups = array_groups(model.state)
+    # The rounds train `state`: the model's, or with subwords a copy whose W_in holds only
+    # the reachable rows (what is broadcast), written back at each epoch's end.
+    reachable = reachable_in_rows(model)
+    state = model.state if reachable is None else model.state.gather_in_rows(reachable)
+    groups = array_groups(state)
     updates, half = [None] * len(groups), 0.0
     if config.spark_merge == "blend":
         per_task = updates_per_row(config, model.vocab.counts, sum(sizes) / len(sizes) / rounds,
-                                   model.huffman_tree() if config.hs else None)
+                                   model.huffman_tree() if config.hs else None,
+                                   None if reachable is None else
+                                   renumbered_table(model.subword_table(), reachable))
         updates = [per_task[name] for name in model.state.tables]
         half = BLEND_HALF
     kinds = merge_kinds(len(groups[0]), config.spark_moment_merge)
     combine = partial(add_blocks, kinds=kinds) if "max" in kinds else add_blocks
     report = TrainingReport(workers=len(sizes))
     model.round_costs = []
-    momentum = BlockMomentum(model.state, block_momentum(config, len(sizes)))
+    momentum = BlockMomentum(state, block_momentum(config, len(sizes)))
     logger.info("%d partitions, %d rounds an epoch, merge %r, block momentum %.3f", len(sizes),
                 rounds, config.spark_merge, momentum.momentum)
     bar = tqdm(total=total_rounds, unit="round", disable=not progress, dynamic_ncols=True)
@@ -955,15 +1001,15 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
                 lr1 = linear_schedule(lr_start, lr_end, (round_index + 1) / total_rounds)
                 round_started = time.perf_counter()
                 momentum.before_round()
-                arrays = model.state.file_arrays()
-                state = executor.share(arrays)
+                arrays = state.file_arrays()
+                shared = executor.share(arrays)
                 broadcast_s = time.perf_counter() - round_started
                 cost = {"broadcast_bytes": sum(a.nbytes for a in arrays.values()),
                         "returned_bytes": 0, "sent_bytes": 0, "merge_s": 0.0, "rows_merged": 0}
                 try:
-                    task = partial(_train_round, setup=setup, state=state, sizes=sizes,
+                    task = partial(_train_round, setup=setup, state=shared, sizes=sizes,
                                    round_index=round_index, part=part, parts=rounds,
-                                   lr_range=(lr0, lr1), step0=model.state.adam_step, run=run)
+                                   lr_range=(lr0, lr1), step0=state.adam_step, run=run)
                     steps = 0
                     for key, value in executor.run(task, combine, len(sizes)):
                         if key[0] == _STATS:
@@ -981,9 +1027,9 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
                             cost["merge_s"] += time.perf_counter() - merge_started
                             cost["returned_bytes"] += value[0].nbytes + value[1].nbytes
                 finally:
-                    state.destroy()
+                    shared.destroy()
                 momentum.after_round()
-                model.state.adam_step += steps
+                state.adam_step += steps
                 cost["seconds"] = time.perf_counter() - round_started
                 model.round_costs.append(cost)
                 logger.info("round %d/%d: %.1f s (broadcast %.1f s, merge %.1f s, %d rows)",
@@ -1011,12 +1057,17 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
             report.seconds += epoch_stats.seconds
             report.raw_words += stats.tokens or stats.kept_tokens
             model.history.append(asdict(epoch_stats))
+            if reachable is not None:
+                model.state.scatter_in_rows(state, reachable)
+                model.vectors_changed()
             logger.info("epoch %d: loss %.4f, %d words, %.1f s", epoch_stats.epoch, epoch_stats.loss,
                         epoch_stats.words, epoch_stats.seconds)
             for callback in callbacks:
                 callback(model, epoch_stats)
     finally:
         bar.close()
+        if reachable is not None:
+            model.state.scatter_in_rows(state, reachable)
         model.train_runs += 1
         model.last_report = report
         model.vectors_changed()

@@ -204,8 +204,8 @@ class GoodState:
     def _pieces(self):
         """(array, rows): the storage arrays, with the rows training can move (None: all)."""
         model = self.trainer.model
-        if self.moving_in_rows is None and model.config.subwords:
-            self.moving_in_rows = np.unique(model.subword_table()[1])
+        if self.moving_in_rows is None and self.trainer.input_rows is not None:
+            self.moving_in_rows = np.unique(self.trainer.input_rows[1])
         state, moving = model.state, self.moving_in_rows
         in_arrays = state.arrays_of("in") if moving is not None else []
         return [(a, moving if any(a is b for b in in_arrays) else None) for a in state.storage()]

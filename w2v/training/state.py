@@ -83,12 +83,17 @@ class TrainingState:
 
     @classmethod
     def from_file_arrays(cls, arrays: Dict[str, np.ndarray], config, n_words: int,
-                         adam_step: int = 0) -> "TrainingState":
+                         adam_step: int = 0, in_rows: Optional[int] = None) -> "TrainingState":
         """The state stored in a model file's arrays (file names: W_in, adam_m_in, ...),
-        checked against the config: StateError names what is missing or misshapen."""
+        checked against the config: StateError names what is missing or misshapen.
+        in_rows: W_in has this many rows, not the config's (a W_in cut to the rows training
+        can reach: `gather_in_rows`)."""
         adam = config.optimizer == "adam"
         tables, moments = {}, {} if adam else None
-        for name, n in table_rows(config, n_words).items():
+        rows = table_rows(config, n_words)
+        if in_rows is not None:
+            rows["in"] = in_rows
+        for name, n in rows.items():
             shape = (n, config.vector_size)
             names = (TABLE_FILE_NAMES[name],) + (moment_file_names(name) if adam else ())
             found = []
@@ -178,6 +183,23 @@ class TrainingState:
             blocks[name] = block
         fresh = self._of_blocks(blocks, self.adam, self.adam_step)
         self.tables, self.moments, self.blocks = fresh.tables, fresh.moments, fresh.blocks
+
+    def gather_in_rows(self, rows: np.ndarray) -> "TrainingState":
+        """A state whose W_in (and its moments) is a copy of these rows of this one's, in
+        this order; the other tables are this state's own arrays (not copies)."""
+        tables = dict(self.tables, **{"in": self.tables["in"][rows]})
+        moments = None
+        if self.moments is not None:
+            moments = dict(self.moments, **{"in": tuple(m[rows] for m in self.moments["in"])})
+        return TrainingState(tables, moments, self.adam_step)
+
+    def scatter_in_rows(self, part: "TrainingState", rows: np.ndarray) -> None:
+        """Write back a state from `gather_in_rows(rows)`: its W_in rows (and moments) into
+        these rows, and its Adam step count."""
+        self.tables["in"][rows] = part.tables["in"]
+        for mine, theirs in zip((self.moments or {}).get("in", ()), (part.moments or {}).get("in", ())):
+            mine[rows] = theirs
+        self.adam_step = part.adam_step
 
     def reset(self, name: str) -> None:
         """Table `name` and its moments back to zero (in place)."""

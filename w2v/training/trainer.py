@@ -54,11 +54,15 @@ class Trainer:
     alpha -> min_alpha): the learning rate goes linearly from start to end over this
     run. A caller that trains one slice of a longer schedule (w2v.spark's rounds) passes
     the rates at the slice's two ends.
+
+    input_rows=(starts, rows), if given, replaces the model's subword table
+    (Word2Vec.subword_table) as each word's input rows: w2v.spark's tasks train a W_in
+    cut to the rows training can reach, with the table renumbered into it.
     """
 
     def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
                  callbacks: Sequence[Callable] = (), lr_range: Tuple[float, float] | None = None,
-                 checkpoint_dir=None, resume=None, continuing: bool = False):
+                 checkpoint_dir=None, resume=None, continuing: bool = False, input_rows=None):
         """checkpoint_dir: save the training state there (see w2v.training.checkpoint); resume: the
         ResumeState of an interrupted run (from w2v.training.checkpoint.resume) to continue;
         continuing: checkpoint_dir holds this model's own checkpoints of an earlier call."""
@@ -101,6 +105,11 @@ class Trainer:
                 raise ValueError(f"lr_range={lr_range!r} is out of range: start must be > 0, "
                                  f"end >= 0, both finite")
             self.lr_start, self.lr_end = start, end
+        if input_rows is not None and not config.subwords:
+            raise ValueError("input_rows is a subword table: this model has no subwords (maxn=0)")
+        self.input_rows = None                 # each word's input rows with subwords (CSR)
+        if config.subwords:
+            self.input_rows = input_rows if input_rows is not None else model.subword_table()
         self.keep_prob = keep_probabilities(model.vocab.counts, config.sample)
         sampler = NegativeSampler(model.vocab.counts, config.ns_exponent) if config.negative else None
         self.arrays = core.TrainingArrays(
@@ -108,7 +117,7 @@ class Trainer:
             ids=corpus.ids, sentence_starts=corpus.sentence_starts,
             alias_prob=sampler and sampler.alias_prob, alias_index=sampler and sampler.alias_index,
             huffman=model.huffman_tree() if config.hs else None,
-            input_rows=model.subword_table() if config.subwords else None,
+            input_rows=self.input_rows,
             centre_inputs=config.subwords and config.sg, sg=config.sg, window=config.window, negative=config.negative, hs=config.hs,
             cbow_mean=config.cbow_mean, shrink_windows=config.shrink_windows,
             shared_negatives=config.shared_negatives, optimizer=config.optimizer,
