@@ -4,6 +4,7 @@ Kernels of single steps are in test_kernels.py; here: the Huffman tree, the exam
 sentence gives (checked against word2vec's loops in NumPy), and training end to end for
 every model and optimizer."""
 import heapq
+from functools import partial
 
 import numpy as np
 import pytest
@@ -75,8 +76,9 @@ def test_huffman_tree_rejects_bad_counts():
 
 
 # ------------------------------------------------- a sentence's examples, against word2vec
+@pytest.mark.parametrize("hot_rows", [0, 3, 64])        # none, the top 3 nodes, all 8
 @pytest.mark.parametrize("sg", [False, True])
-def test_a_sentence_trains_as_word2vecs_loops(sg):
+def test_a_sentence_trains_as_word2vecs_loops(sg, hot_rows):
     rng = np.random.default_rng(5)
     vocab, dim, window, lr = 9, 8, 2, 0.05
     counts = np.array([30, 20, 12, 9, 7, 5, 3, 2, 1])
@@ -89,12 +91,41 @@ def test_a_sentence_trains_as_word2vecs_loops(sg):
         tables={"in": W_in, "hs": W_hs}, moments=None, keep_prob=np.ones(vocab, np.float32),
         ids=np.array(sentence, np.int32), sentence_starts=np.array([0, len(sentence)], np.int64),
         huffman=core.build_huffman_tree(counts), sg=sg, window=window, negative=0, hs=True,
-        shrink_windows=False)
+        shrink_windows=False, hot_output_rows=hot_rows, hot_sync_windows=4)
     words, windows, loss, _ = core.train_chunk(arrays, core.Worker(arrays, 1, 0), 0, 1, lr, lr)
     assert (words, windows) == (len(sentence), len(sentence))
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     np.testing.assert_allclose(W_in, ref_in, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(W_hs, ref_hs, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_one_thread_trains_the_same_with_or_without_hot_row_copies(toy_corpus, monkeypatch,
+                                                                    model, optimizer):
+    """A thread's own copies of the hot output rows change nothing on one thread: every
+    sync finds the shared rows as it left them (hot_rows.pxd)."""
+    real = core.TrainingArrays
+    runs = []
+    for hot, sync in ((0, 1), (64, 7), (5000, 1)):
+        monkeypatch.setattr(core, "TrainingArrays", partial(real, hot_output_rows=hot,
+                                                            hot_sync_windows=sync))
+        runs.append(Word2Vec(toy_corpus, optimizer=optimizer, workers=1, seed=3, epochs=1,
+                             progress=False, **MODELS[model]))
+    for run in runs[1:]:
+        for name, table in runs[0].tables().items():
+            np.testing.assert_array_equal(table, run.tables()[name], err_msg=name)
+        assert run.history[0]["loss"] == runs[0].history[0]["loss"]
+
+
+def test_hot_row_settings_are_checked():
+    arrays = dict(tables={"in": np.zeros((3, 4), np.float32), "hs": np.zeros((2, 4), np.float32)},
+                  moments=None, keep_prob=np.ones(3, np.float32), ids=np.zeros(2, np.int32),
+                  sentence_starts=np.array([0, 2], np.int64), negative=0, hs=True,
+                  huffman=core.build_huffman_tree(np.array([3, 2, 1])))
+    for bad in (dict(hot_output_rows=-1), dict(hot_sync_windows=0)):
+        with pytest.raises(ValueError, match="hot_output_rows >= 0 and hot_sync_windows >= 1"):
+            core.TrainingArrays(**arrays, **bad)
 
 
 # ------------------------------------------------------------------ end to end

@@ -17,6 +17,23 @@ def random_matrices(seed, vocab=12, dim=16, scale=0.5):
     return W_in, W_out
 
 
+@pytest.mark.parametrize("dim", [1, 16, 100])
+def test_a_hot_row_sync_keeps_both_threads_moves(dim):
+    rng = np.random.default_rng(dim)
+    base = rng.normal(0, 1, dim).astype(np.float32)
+    copy = base + rng.normal(0, 0.1, dim).astype(np.float32)       # this thread's moves
+    shared = base.copy()
+    others = rng.random(dim) < 0.5                                  # floats another thread moved
+    shared[others] += rng.normal(0, 0.1, others.sum()).astype(np.float32)
+    expected = copy.astype(np.float64) + (shared.astype(np.float64) - base)
+    expected[~others] = copy[~others]                    # nobody else moved it: the copy, exactly
+    _kernels.py_merge_hot_row(shared, copy, base)
+    np.testing.assert_allclose(shared, expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(shared[~others], expected[~others].astype(np.float32))
+    np.testing.assert_array_equal(copy, shared)
+    np.testing.assert_array_equal(base, shared)
+
+
 @pytest.mark.parametrize("cbow_mean", [True, False])
 @pytest.mark.parametrize("context,outputs", [
     ([1, 2, 4, 5], [3, 7, 8, 9]),

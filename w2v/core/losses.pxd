@@ -14,8 +14,9 @@ from libc.math cimport log1p
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 from w2v.core._random cimport next_u64
-from w2v.core.structs cimport (HS_TABLE, NS_TABLE, W2V_DEBUG_CHECKS, AliasEntry, ExampleLoss,
-                               ModelArrays, WorkerScratch, real)
+from w2v.core.hot_rows cimport hot_slot
+from w2v.core.structs cimport (HOT_TABLE, HS_TABLE, NS_TABLE, W2V_DEBUG_CHECKS, AliasEntry,
+                               ExampleLoss, ModelArrays, WorkerScratch, real)
 from w2v.core.vector_math cimport exp_nonpositive, prefetch, prefetch_row, row_of
 
 
@@ -58,10 +59,15 @@ cdef inline int32_t draw_negative(const AliasEntry* table, int64_t size, uint64_
 cdef inline void add_output(const ModelArrays* m, WorkerScratch* w, int32_t row, int table,
                             bint label) noexcept nogil:
     cdef int n = w.n_outputs
-    w.out_rows[n] = row
-    w.out_tables[n] = <uint8_t>table
+    cdef int slot = hot_slot(w, table, row)
     w.out_labels[n] = label
     w.n_outputs = n + 1
+    if slot >= 0:                       # the thread's own copy (hot_rows.pxd)
+        w.out_rows[n] = slot
+        w.out_tables[n] = HOT_TABLE
+        return
+    w.out_rows[n] = row
+    w.out_tables[n] = <uint8_t>table
     # a random row, likely not in cache: start loading it while the rest is assembled
     prefetch_row(row_of(&m.tables[table], row), m.dim)
 

@@ -12,6 +12,7 @@ from libc.math cimport pow, sqrt, sqrtf
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
+from w2v.core.hot_rows cimport output_row
 from w2v.core.structs cimport (IN_TABLE, N_TABLES, OPT_SGD, ModelArrays, SparseGrad, Table,
                                WorkerScratch, real)
 from w2v.core.vector_math cimport axpy, axpy_rows, prefetch_row, row_of
@@ -139,9 +140,9 @@ cdef inline void update_output_row(const ModelArrays* m, WorkerScratch* w, int t
                                    int32_t row, real coefficient, const real* vector,
                                    real lr) noexcept nogil:
     """An output row's gradient is coefficient * vector: SGD moves the row now, Adam
-    adds the gradient to the minibatch's."""
+    adds the gradient to the minibatch's (hot rows are SGD's only)."""
     if m.optimizer == OPT_SGD:
-        axpy(-lr * coefficient, vector, row_of(&m.tables[table], row), m.dim)
+        axpy(-lr * coefficient, vector, output_row(m, w, table, row), m.dim)
     else:
         axpy(coefficient, vector, grad_row(&w.grads[table], row, m.dim), m.dim)
 

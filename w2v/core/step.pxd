@@ -15,21 +15,23 @@
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
+from w2v.core.hot_rows cimport output_row
 from w2v.core.inputs cimport hidden_of_group
 from w2v.core.losses cimport example_loss, output_dscore
 from w2v.core.optimizers cimport update_input_rows, update_output_row
-from w2v.core.structs cimport NS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
-from w2v.core.vector_math cimport axpy, dot, output_grads, row_of
+from w2v.core.structs cimport HS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
+from w2v.core.vector_math cimport axpy, dot, output_grads
 
 
 cdef inline bint outputs_distinct(const WorkerScratch* w) noexcept nogil:
     """Whether no row of a table is among the example's outputs twice. Only negative
-    sampling can repeat one (a word drawn twice); a Huffman path's nodes are distinct."""
+    sampling can repeat one (a word drawn twice, in W_out or in the thread's copy of its
+    hot rows); a Huffman path's nodes are distinct."""
     cdef int a, b
     for a in range(w.n_outputs):
-        if w.out_tables[a] == NS_TABLE:
+        if w.out_tables[a] != HS_TABLE:
             for b in range(a + 1, w.n_outputs):
-                if w.out_rows[b] == w.out_rows[a] and w.out_tables[b] == NS_TABLE:
+                if w.out_rows[b] == w.out_rows[a] and w.out_tables[b] == w.out_tables[a]:
                     return False
     return True
 
@@ -58,24 +60,24 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
         # dot -> exp -> update chain an output. The same arithmetic in the same order as
         # the loop below: the results are identical.
         for o in range(w.n_outputs):
-            w.scores[o] = dot(w.hidden, row_of(&m.tables[w.out_tables[o]], w.out_rows[o]), dim)
+            w.scores[o] = dot(w.hidden, output_row(m, w, w.out_tables[o], w.out_rows[o]), dim)
         for o in range(w.n_outputs):
             w.scores[o] = output_dscore(w.scores[o], w.out_labels[o], &loss)
         for o in range(w.n_outputs):
-            out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
+            out_row = output_row(m, w, w.out_tables[o], w.out_rows[o])
             axpy(w.scores[o], out_row, w.hidden_grad, dim)   # before the row moves
             update_output_row(m, w, w.out_tables[o], w.out_rows[o], w.scores[o], w.hidden, lr)
     elif n_groups == 1:
         # a row among the outputs twice: word2vec's order, each row moved before the next
         # output is scored
         for o in range(w.n_outputs):
-            out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
+            out_row = output_row(m, w, w.out_tables[o], w.out_rows[o])
             dscore = output_dscore(dot(w.hidden, out_row, dim), w.out_labels[o], &loss)
             axpy(dscore, out_row, w.hidden_grad, dim)        # before the row moves
             update_output_row(m, w, w.out_tables[o], w.out_rows[o], dscore, w.hidden, lr)
     else:
         for o in range(w.n_outputs):
-            out_row = row_of(&m.tables[w.out_tables[o]], w.out_rows[o])
+            out_row = output_row(m, w, w.out_tables[o], w.out_rows[o])
             # the scores first: independent dot products the CPU overlaps
             for g in range(n_groups):
                 w.scores[g] = dot(w.hidden + g * dim, out_row, dim)

@@ -32,6 +32,7 @@ from libc.string cimport memset
 import numpy as np
 
 from w2v.core._random cimport next_below, next_float, seed_state
+from w2v.core.hot_rows cimport load_hot_rows, merge_hot_row, sync_hot_rows
 from w2v.core.inputs cimport (add_input_word, close_group, hidden_of_group,
                               prefetch_input_rows, start_examples)
 from w2v.core.losses cimport (add_output, add_target, draw_negative, example_loss,
@@ -44,6 +45,11 @@ from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM,
 from w2v.core.vector_math cimport exp_nonpositive
 
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
+# SGD: rows of W_out (the most frequent words) and of W_hs (the inner nodes nearest the
+# Huffman root) each thread keeps its own copy of, and the windows between its syncs
+# (hot_rows.pxd)
+HOT_OUTPUT_ROWS = 64
+HOT_SYNC_WINDOWS = 64
 TABLE_NAMES = ("in", "out", "hs")     # TableId order: W_in, W_out (negative sampling), W_hs
 
 
@@ -128,12 +134,14 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
     result.windows = 0
     result.loss = 0
     result.steps = 0
+    if w.hot_count:
+        load_hot_rows(m, w)
     for s in range(first_sentence, end_sentence):
         begin = sentence_starts[s]
         end = sentence_starts[s + 1]
         n = <int>subsample(m, w, ids + begin, end - begin)
         if n < 0:
-            return result
+            break                              # w.bad_row says which row (debug builds)
         for i in range(n):
             lr = lr_start + (lr_end - lr_start) * (
                 (words_before + (end - begin) * (<double>i / n)) / total_words)
@@ -158,15 +166,25 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
             else:
                 loss = cbow_position(m, w, i, lo, hi, <real>lr)
             if loss < 0:
-                return result                  # w.bad_row says which row (debug builds)
+                break                          # w.bad_row says which row (debug builds)
             result.loss += loss
             result.windows += 1
+            if w.hot_count:
+                w.hot_windows += 1
+                if w.hot_windows >= m.hot_sync_windows:
+                    sync_hot_rows(m, w)
             if m.optimizer == OPT_ADAM:
                 w.batch_count += 1
                 if w.batch_count >= m.batch_windows:
                     step += 1
                     adam_apply_step(m, w, lr, step)
+        if w.bad_row != -1:
+            break
         words_before += end - begin
+    if w.hot_count:
+        sync_hot_rows(m, w)
+    if w.bad_row != -1:
+        return result
     if m.optimizer == OPT_ADAM and w.batch_count > 0:
         step += 1
         adam_apply_step(m, w, lr_end, step)
@@ -249,7 +267,8 @@ cdef class TrainingArrays:
                   double beta2=0.999, double eps=1e-8,
                   int batch_windows=1, bint freeze=False, int64_t frozen_rows=-1,
                   int64_t padding_idx=-1,
-                  double max_norm=0, double norm_type=2):
+                  double max_norm=0, double norm_type=2, int hot_output_rows=HOT_OUTPUT_ROWS,
+                  int hot_sync_windows=HOT_SYNC_WINDOWS):
         cdef int64_t vocab_size = keep_prob.shape[0], i, k
         cdef int dim
         cdef ModelArrays* m
@@ -266,6 +285,8 @@ cdef class TrainingArrays:
             raise ValueError(f"vocabulary size {vocab_size} out of range [1, 2**31)")
         if window < 1 or negative < 0 or batch_windows < 1:
             raise ValueError("window >= 1, negative >= 0 and batch_windows >= 1 are required")
+        if hot_output_rows < 0 or hot_sync_windows < 1:
+            raise ValueError("hot_output_rows >= 0 and hot_sync_windows >= 1 are required")
         if negative == 0 and not hs:
             raise ValueError("no loss to train: negative=0 and hs off")
         if optimizer not in ("adam", "sgd"):
@@ -347,6 +368,8 @@ cdef class TrainingArrays:
         m.optimizer = OPT_ADAM if optimizer == "adam" else OPT_SGD
         m.beta1, m.beta2, m.eps = beta1, beta2, eps
         m.batch_windows = batch_windows
+        m.hot_output_rows = hot_output_rows if m.optimizer == OPT_SGD else 0
+        m.hot_sync_windows = hot_sync_windows
         self.ids = &ids[0] if ids.shape[0] > 0 else NULL
         self.sentence_starts = &sentence_starts[0]
         self.n_sentences = sentence_starts.shape[0] - 1
@@ -412,6 +435,15 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
             or w.hidden_grad == NULL or w.out_delta == NULL or w.scores == NULL or w.out_rows == NULL
             or w.out_tables == NULL or w.out_labels == NULL):
         raise MemoryError()
+    # the thread's copies of the hot output rows (hot_rows.pxd)
+    w.hot_ns = <int>min(m.hot_output_rows, m.tables[NS_TABLE].rows)
+    w.hot_hs_first = m.tables[HS_TABLE].rows - min(m.hot_output_rows, m.tables[HS_TABLE].rows)
+    w.hot_count = w.hot_ns + <int>(m.tables[HS_TABLE].rows - w.hot_hs_first)
+    if w.hot_count:
+        w.hot = <real*>malloc(w.hot_count * m.dim * sizeof(real))
+        w.hot_base = <real*>malloc(w.hot_count * m.dim * sizeof(real))
+        if w.hot == NULL or w.hot_base == NULL:
+            raise MemoryError()
     if m.optimizer == OPT_ADAM:
         # The distinct rows of each table one window can touch, at most.
         per_window_in = pairs * m.max_input_rows
@@ -440,6 +472,8 @@ cdef void free_scratch(WorkerScratch* w) noexcept:
     free(w.out_rows)
     free(w.out_tables)
     free(w.out_labels)
+    free(w.hot)
+    free(w.hot_base)
     for t in range(N_TABLES):
         free_sparse_grad(&w.grads[t])
 
@@ -817,6 +851,14 @@ def py_embedding_lookup(w_in, context, double max_norm=0, double norm_type=2,
                        max_norm, norm_type)
     hidden_of_group(&(<_Example>example).m, &rows[0], rows.shape[0], (<_Example>example).s.hidden)
     return np.asarray(<real[:w_in.shape[1]]>(<_Example>example).s.hidden).copy()
+
+
+def py_merge_hot_row(float[::1] shared not None, float[::1] copy not None,
+                     float[::1] base not None):
+    """A thread's sync of one hot output row, in place (hot_rows.merge_hot_row)."""
+    if not shared.shape[0] == copy.shape[0] == base.shape[0]:
+        raise ValueError("the three rows must have the same length")
+    merge_hot_row(&shared[0], &copy[0], &base[0], <int>shared.shape[0])
 
 
 def py_loss_and_dscore(float score, bint positive):

@@ -1,0 +1,78 @@
+# Hot output rows: with SGD each thread keeps its own copy of the output rows nearly every
+# example updates, and syncs it with the shared table every few dozen windows.
+#
+# Hierarchical softmax puts the inner nodes near the Huffman root on every path (the last
+# rows of W_hs: word2vec numbers the inner nodes in the order it makes them, the root last),
+# and negative sampling draws the most frequent words (the first rows of W_out) as
+# negatives over and over. Hogwild threads all write those few rows, and each write takes
+# the cache line away from the other cores. A thread's copy stays in its own cache.
+#
+# A sync merges as local SGD does: shared = copy + (shared - base), with base the shared
+# value at the previous sync, so the other threads' moves since then are kept and this
+# thread's are added; the copy and base restart from the result. With one thread shared ==
+# base, so shared = copy exactly: one-thread training is bit for bit the same as without
+# copies. Adam is not affected (its minibatches already update a row once a step).
+from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memcpy
+
+from w2v.core.structs cimport HOT_TABLE, HS_TABLE, NS_TABLE, ModelArrays, WorkerScratch, real
+from w2v.core.vector_math cimport row_of
+
+
+cdef inline real* output_row(const ModelArrays* m, const WorkerScratch* w, int table,
+                             int32_t row) noexcept nogil:
+    """Where an output row starts: the thread's copy for HOT_TABLE, else the shared table."""
+    if table == HOT_TABLE:
+        return w.hot + <int64_t>row * m.dim
+    return row_of(&m.tables[table], row)
+
+
+cdef inline int hot_slot(const WorkerScratch* w, int table, int32_t row) noexcept nogil:
+    """The thread's copy slot of an output row, or -1 when the row is not hot."""
+    if table == NS_TABLE and row < w.hot_ns:
+        return row
+    if table == HS_TABLE and row >= w.hot_hs_first:
+        return w.hot_ns + <int>(row - w.hot_hs_first)
+    return -1
+
+
+cdef inline real* shared_row_of_slot(const ModelArrays* m, const WorkerScratch* w,
+                                     int slot) noexcept nogil:
+    if slot < w.hot_ns:
+        return row_of(&m.tables[NS_TABLE], slot)
+    return row_of(&m.tables[HS_TABLE], w.hot_hs_first + (slot - w.hot_ns))
+
+
+cdef inline void merge_hot_row(real* shared, real* copy, real* base, int dim) noexcept nogil:
+    """shared = copy + (shared - base), then copy = base = shared. Where no other thread
+    moved a float (shared == base) the result is the copy itself, exactly: the test keeps
+    setup.py's reassociating flags from turning the sum into (copy + shared) - base."""
+    cdef int i
+    cdef real value, moved
+    for i in range(dim):
+        value = copy[i]
+        moved = shared[i] - base[i]
+        if moved != 0:
+            value = value + moved
+        shared[i] = value
+        copy[i] = value
+        base[i] = value
+
+
+cdef inline void load_hot_rows(const ModelArrays* m, WorkerScratch* w) noexcept nogil:
+    """Copy the shared hot rows into the thread's copy and base (a chunk's start)."""
+    cdef int slot
+    cdef size_t size = m.dim * sizeof(real)
+    for slot in range(w.hot_count):
+        memcpy(w.hot + <int64_t>slot * m.dim, shared_row_of_slot(m, w, slot), size)
+        memcpy(w.hot_base + <int64_t>slot * m.dim, shared_row_of_slot(m, w, slot), size)
+    w.hot_windows = 0
+
+
+cdef inline void sync_hot_rows(const ModelArrays* m, WorkerScratch* w) noexcept nogil:
+    """Merge the thread's moves of the hot rows into the shared table (merge_hot_row)."""
+    cdef int slot
+    for slot in range(w.hot_count):
+        merge_hot_row(shared_row_of_slot(m, w, slot), w.hot + <int64_t>slot * m.dim,
+                      w.hot_base + <int64_t>slot * m.dim, m.dim)
+    w.hot_windows = 0
