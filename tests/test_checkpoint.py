@@ -323,3 +323,27 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(toy_corpus, tmp_path):
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert_same_model(plain, Word2Vec.load(out))
+
+
+def test_a_finished_trainer_is_freed_at_once(toy_corpus, tmp_path):
+    """No reference cycle (Trainer -> GoodState / CheckpointWriter -> Trainer) keeps a
+    finished Trainer and the arrays it holds alive until the garbage collector runs."""
+    import gc
+    import weakref
+
+    from w2v import Config, build_corpus
+    from w2v.training.trainer import Trainer
+    config = Config(workers=2, epochs=1)
+    corpus, vocab = build_corpus(toy_corpus, config)
+    model = Word2Vec(config=config)
+    model.vocab = vocab
+    model._init_weights()
+    gc.disable()
+    try:
+        trainer = Trainer(model, corpus, progress=False, checkpoint_dir=tmp_path / "ckpt")
+        trainer.train()
+        gone = weakref.ref(trainer)
+        del trainer
+        assert gone() is None
+    finally:
+        gc.enable()

@@ -30,6 +30,7 @@ import os
 import tempfile
 import re
 import time
+import weakref
 from dataclasses import dataclass, fields
 from typing import List, Optional, Tuple
 
@@ -97,7 +98,7 @@ class CheckpointWriter:
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             raise NotADirectoryError(f"checkpoint directory {self.directory} is a file")
         os.makedirs(self.directory, exist_ok=True)
-        self.trainer = trainer
+        self.trainer = weakref.proxy(trainer)     # the trainer owns this: no reference cycle
         existing = list_checkpoints(self.directory)
         if existing and not (resuming or continuing):
             names = ", ".join(os.path.basename(p) for _, p in existing)
@@ -193,7 +194,10 @@ class GoodState:
     CHUNK_ROWS = 65_536                 # rows gathered at a time (bounded temporaries)
 
     def __init__(self, trainer):
-        self.trainer = trainer
+        # The trainer owns this; a strong reference back would make a cycle that keeps a
+        # finished Trainer, and the arrays it holds, until the garbage collector runs (a
+        # Spark executor running task after task grew by a model copy a task).
+        self.trainer = weakref.proxy(trainer)
         self.spill = None             # the temporary file holding the copy
         self.adam_step = 0
         self.history_len = 0
