@@ -43,13 +43,63 @@ cdef inline real* shared_row_of_slot(const ModelArrays* m, const WorkerScratch* 
     return row_of(&m.tables[HS_TABLE], w.hot_hs_first + (slot - w.hot_ns))
 
 
+cdef extern from *:
+    """
+    /* shared = copy + (shared - base), then copy = base = shared. Where no other thread
+       moved a float (shared == base) the result is the copy itself, exactly: selected,
+       not added, so setup.py's reassociating flags cannot turn the sum into
+       (copy + shared) - base. AVX-512 masks the add and the row's last block; AVX2 blends;
+       the plain loop does the rest (all of it without either). */
+    #if defined(__AVX512F__)
+    #include <immintrin.h>
+    static inline int w2v_merge_hot_row_simd(float* shared, float* copy, float* base, int n) {
+        const __m512 zero = _mm512_setzero_ps();
+        for (int i = 0; i < n; i += 16) {
+            const __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF
+                                                : (__mmask16)((1u << (n - i)) - 1u);
+            const __m512 c = _mm512_maskz_loadu_ps(lanes, copy + i);
+            const __m512 moved = _mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, shared + i),
+                                               _mm512_maskz_loadu_ps(lanes, base + i));
+            const __mmask16 changed = _mm512_cmp_ps_mask(moved, zero, _CMP_NEQ_UQ);
+            const __m512 value = _mm512_mask_add_ps(c, changed, c, moved);
+            _mm512_mask_storeu_ps(shared + i, lanes, value);
+            _mm512_mask_storeu_ps(copy + i, lanes, value);
+            _mm512_mask_storeu_ps(base + i, lanes, value);
+        }
+        return n;
+    }
+    #elif defined(__AVX2__)
+    #include <immintrin.h>
+    static inline int w2v_merge_hot_row_simd(float* shared, float* copy, float* base, int n) {
+        const __m256 zero = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            const __m256 c = _mm256_loadu_ps(copy + i);
+            const __m256 moved = _mm256_sub_ps(_mm256_loadu_ps(shared + i), _mm256_loadu_ps(base + i));
+            const __m256 changed = _mm256_cmp_ps(moved, zero, _CMP_NEQ_UQ);
+            const __m256 value = _mm256_blendv_ps(c, _mm256_add_ps(c, moved), changed);
+            _mm256_storeu_ps(shared + i, value);
+            _mm256_storeu_ps(copy + i, value);
+            _mm256_storeu_ps(base + i, value);
+        }
+        return i;
+    }
+    #else
+    static inline int w2v_merge_hot_row_simd(float* shared, float* copy, float* base, int n) {
+        return 0;
+    }
+    #endif
+    """
+    int merge_hot_row_simd "w2v_merge_hot_row_simd"(real* shared, real* copy, real* base,
+                                                    int n) noexcept nogil
+
+
 cdef inline void merge_hot_row(real* shared, real* copy, real* base, int dim) noexcept nogil:
-    """shared = copy + (shared - base), then copy = base = shared. Where no other thread
-    moved a float (shared == base) the result is the copy itself, exactly: the test keeps
-    setup.py's reassociating flags from turning the sum into (copy + shared) - base."""
-    cdef int i
+    """shared = copy + (shared - base), then copy = base = shared; exactly the copy where
+    no other thread moved a float (see the C above)."""
+    cdef int i = merge_hot_row_simd(shared, copy, base, dim)
     cdef real value, moved
-    for i in range(dim):
+    for i in range(i, dim):
         value = copy[i]
         moved = shared[i] - base[i]
         if moved != 0:
