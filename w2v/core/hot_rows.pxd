@@ -2,10 +2,11 @@
 # example updates, and syncs it with the shared table every few dozen windows.
 #
 # Hierarchical softmax puts the inner nodes near the Huffman root on every path (the last
-# rows of W_hs: word2vec numbers the inner nodes in the order it makes them, the root last),
-# and negative sampling draws the most frequent words (the first rows of W_out) as
-# negatives over and over. Hogwild threads all write those few rows, and each write takes
-# the cache line away from the other cores. A thread's copy stays in its own cache.
+# rows of W_hs: word2vec numbers the inner nodes in the order it makes them, the root
+# last). Hogwild threads all write those few rows, and each write takes the cache line
+# away from the other cores; a thread's copy stays in its own cache. (Negative sampling's
+# most frequent words were tried as hot rows of W_out too: no faster on two threads, the
+# negatives spread over many more rows; docs/benchmarks.md.)
 #
 # A sync merges as local SGD does: shared = copy + (shared - base), with base the shared
 # value at the previous sync, so the other threads' moves since then are kept and this
@@ -15,7 +16,7 @@
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy
 
-from w2v.core.structs cimport HOT_TABLE, HS_TABLE, NS_TABLE, ModelArrays, WorkerScratch, real
+from w2v.core.structs cimport HOT_TABLE, HS_TABLE, ModelArrays, WorkerScratch, real
 from w2v.core.vector_math cimport row_of
 
 
@@ -29,18 +30,14 @@ cdef inline real* output_row(const ModelArrays* m, const WorkerScratch* w, int t
 
 cdef inline int hot_slot(const WorkerScratch* w, int table, int32_t row) noexcept nogil:
     """The thread's copy slot of an output row, or -1 when the row is not hot."""
-    if table == NS_TABLE and row < w.hot_ns:
-        return row
     if table == HS_TABLE and row >= w.hot_hs_first:
-        return w.hot_ns + <int>(row - w.hot_hs_first)
+        return <int>(row - w.hot_hs_first)
     return -1
 
 
 cdef inline real* shared_row_of_slot(const ModelArrays* m, const WorkerScratch* w,
                                      int slot) noexcept nogil:
-    if slot < w.hot_ns:
-        return row_of(&m.tables[NS_TABLE], slot)
-    return row_of(&m.tables[HS_TABLE], w.hot_hs_first + (slot - w.hot_ns))
+    return row_of(&m.tables[HS_TABLE], w.hot_hs_first + slot)
 
 
 cdef extern from *:

@@ -19,19 +19,19 @@ from w2v.core.hot_rows cimport output_row
 from w2v.core.inputs cimport hidden_of_group
 from w2v.core.losses cimport example_loss, output_dscore
 from w2v.core.optimizers cimport update_input_rows, update_output_row
-from w2v.core.structs cimport HS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
+from w2v.core.structs cimport NS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
 from w2v.core.vector_math cimport axpy, dot, output_grads
 
 
 cdef inline bint outputs_distinct(const WorkerScratch* w) noexcept nogil:
     """Whether no row of a table is among the example's outputs twice. Only negative
-    sampling can repeat one (a word drawn twice, in W_out or in the thread's copy of its
-    hot rows); a Huffman path's nodes are distinct."""
+    sampling can repeat one (a word drawn twice); a Huffman path's nodes are distinct,
+    whether in W_hs or in the thread's copy of its hot rows."""
     cdef int a, b
     for a in range(w.n_outputs):
-        if w.out_tables[a] != HS_TABLE:
+        if w.out_tables[a] == NS_TABLE:
             for b in range(a + 1, w.n_outputs):
-                if w.out_rows[b] == w.out_rows[a] and w.out_tables[b] == w.out_tables[a]:
+                if w.out_rows[b] == w.out_rows[a] and w.out_tables[b] == NS_TABLE:
                     return False
     return True
 

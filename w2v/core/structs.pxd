@@ -86,7 +86,7 @@ cdef struct ModelArrays:
     double eps
     int batch_windows     # Adam: positions (windows) per step
     # SGD: each thread keeps its own copy of the hottest output rows (hot_rows.pxd)
-    int hot_output_rows   # of W_out (its first rows) and of W_hs (its last rows); 0: none
+    int hot_output_rows   # of W_hs (its last rows, the nodes nearest the root); 0: none
     int hot_sync_windows  # windows between a thread's syncs of its copies
 
 
@@ -122,12 +122,11 @@ cdef struct WorkerScratch:
     int max_outputs
     SparseGrad grads[3]    # Adam: per table
     int batch_count        # Adam: windows summed into grads so far
-    # SGD: the thread's copies of the hot output rows (hot_rows.pxd): slots 0 .. hot_ns - 1
-    # are W_out's rows 0 .. hot_ns - 1, the rest W_hs's rows from hot_hs_first on
+    # SGD: the thread's copies of the hot output rows (hot_rows.pxd): slot k is W_hs's row
+    # hot_hs_first + k
     real* hot              # hot_count x dim: the rows as this thread has moved them
     real* hot_base         # hot_count x dim: their shared values at the last sync
     int hot_count
-    int hot_ns
     int64_t hot_hs_first   # W_hs rows >= this are hot (its row count when none is)
     int hot_windows        # windows since the last sync
     int64_t bad_row        # debug builds: first out-of-range row seen, else -1

@@ -45,9 +45,8 @@ from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM,
 from w2v.core.vector_math cimport exp_nonpositive
 
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
-# SGD: rows of W_out (the most frequent words) and of W_hs (the inner nodes nearest the
-# Huffman root) each thread keeps its own copy of, and the windows between its syncs
-# (hot_rows.pxd)
+# SGD: rows of W_hs (the inner nodes nearest the Huffman root) each thread keeps its own
+# copy of, and the windows between its syncs (hot_rows.pxd)
 HOT_OUTPUT_ROWS = 64
 HOT_SYNC_WINDOWS = 64
 TABLE_NAMES = ("in", "out", "hs")     # TableId order: W_in, W_out (negative sampling), W_hs
@@ -436,9 +435,8 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
             or w.out_tables == NULL or w.out_labels == NULL):
         raise MemoryError()
     # the thread's copies of the hot output rows (hot_rows.pxd)
-    w.hot_ns = <int>min(m.hot_output_rows, m.tables[NS_TABLE].rows)
     w.hot_hs_first = m.tables[HS_TABLE].rows - min(m.hot_output_rows, m.tables[HS_TABLE].rows)
-    w.hot_count = w.hot_ns + <int>(m.tables[HS_TABLE].rows - w.hot_hs_first)
+    w.hot_count = <int>(m.tables[HS_TABLE].rows - w.hot_hs_first)
     if w.hot_count:
         w.hot = <real*>malloc(w.hot_count * m.dim * sizeof(real))
         w.hot_base = <real*>malloc(w.hot_count * m.dim * sizeof(real))
