@@ -433,7 +433,8 @@ def updates_per_row(config: Config, counts: np.ndarray, words: float, huffman=No
     the negative sampler's distribution. Used by the "blend" merge rule. With subwords
     (`subword_table`: (starts, rows) of Word2Vec.subword_table) a word's update moves
     its own row and each of its n-gram rows, so an n-gram row gets the updates of every
-    word that holds it (a row held twice by a word, twice)."""
+    word that holds it (a row held twice by a word, twice); "in" then has one entry per
+    row up to the largest row the table names."""
     from w2v.data.sampling import keep_probabilities
     counts = np.asarray(counts, dtype=np.float64)
     kept = counts * keep_probabilities(counts, config.sample)
@@ -444,7 +445,7 @@ def updates_per_row(config: Config, counts: np.ndarray, words: float, huffman=No
     if subword_table is not None:
         starts, input_rows = subword_table
         rows["in"] = np.bincount(input_rows, weights=np.repeat(rows["in"], np.diff(starts)),
-                                 minlength=len(counts) + config.bucket)
+                                 minlength=len(counts))
     if config.negative:
         q = counts ** config.ns_exponent
         rows["out"] = positives + positives.sum() * config.negative * q / q.sum()
