@@ -91,7 +91,7 @@ def test_a_sentence_trains_as_word2vecs_loops(sg, hot_rows):
         tables={"in": W_in, "hs": W_hs}, moments=None, keep_prob=np.ones(vocab, np.float32),
         ids=np.array(sentence, np.int32), sentence_starts=np.array([0, len(sentence)], np.int64),
         huffman=core.build_huffman_tree(counts), sg=sg, window=window, negative=0, hs=True,
-        shrink_windows=False, hot_output_rows=hot_rows, hot_sync_windows=4)
+        shrink_windows=False, hot_hs_rows=hot_rows, hot_sync_windows=4)
     words, windows, loss, _ = core.train_chunk(arrays, core.Worker(arrays, 1, 0), 0, 1, lr, lr)
     assert (words, windows) == (len(sentence), len(sentence))
     assert loss == pytest.approx(ref_loss, rel=1e-5)
@@ -108,7 +108,7 @@ def test_one_thread_trains_the_same_with_or_without_hot_row_copies(toy_corpus, m
     real = core.TrainingArrays
     runs = []
     for hot, sync in ((0, 1), (64, 7), (5000, 1)):
-        monkeypatch.setattr(core, "TrainingArrays", partial(real, hot_output_rows=hot,
+        monkeypatch.setattr(core, "TrainingArrays", partial(real, hot_hs_rows=hot,
                                                             hot_sync_windows=sync))
         runs.append(Word2Vec(toy_corpus, optimizer=optimizer, workers=1, seed=3, epochs=1,
                              progress=False, **MODELS[model]))
@@ -123,8 +123,8 @@ def test_hot_row_settings_are_checked():
                   moments=None, keep_prob=np.ones(3, np.float32), ids=np.zeros(2, np.int32),
                   sentence_starts=np.array([0, 2], np.int64), negative=0, hs=True,
                   huffman=core.build_huffman_tree(np.array([3, 2, 1])))
-    for bad in (dict(hot_output_rows=-1), dict(hot_sync_windows=0)):
-        with pytest.raises(ValueError, match="hot_output_rows >= 0 and hot_sync_windows >= 1"):
+    for bad in (dict(hot_hs_rows=-1), dict(hot_sync_windows=0)):
+        with pytest.raises(ValueError, match="hot_hs_rows >= 0 and hot_sync_windows >= 1"):
             core.TrainingArrays(**arrays, **bad)
 
 

@@ -86,7 +86,7 @@ cdef struct ModelArrays:
     double eps
     int batch_windows     # Adam: positions (windows) per step
     # SGD: each thread keeps its own copy of the hottest output rows (hot_rows.pxd)
-    int hot_output_rows   # of W_hs (its last rows, the nodes nearest the root); 0: none
+    int hot_hs_rows       # rows of W_hs (its last, the nodes nearest the root); 0: none
     int hot_sync_windows  # windows between a thread's syncs of its copies
 
 

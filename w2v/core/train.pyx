@@ -47,7 +47,7 @@ from w2v.core.vector_math cimport exp_nonpositive
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
 # SGD: rows of W_hs (the inner nodes nearest the Huffman root) each thread keeps its own
 # copy of, and the windows between its syncs (hot_rows.pxd)
-HOT_OUTPUT_ROWS = 64
+HOT_HS_ROWS = 64
 HOT_SYNC_WINDOWS = 64
 TABLE_NAMES = ("in", "out", "hs")     # TableId order: W_in, W_out (negative sampling), W_hs
 
@@ -266,7 +266,7 @@ cdef class TrainingArrays:
                   double beta2=0.999, double eps=1e-8,
                   int batch_windows=1, bint freeze=False, int64_t frozen_rows=-1,
                   int64_t padding_idx=-1,
-                  double max_norm=0, double norm_type=2, int hot_output_rows=HOT_OUTPUT_ROWS,
+                  double max_norm=0, double norm_type=2, int hot_hs_rows=HOT_HS_ROWS,
                   int hot_sync_windows=HOT_SYNC_WINDOWS):
         cdef int64_t vocab_size = keep_prob.shape[0], i, k
         cdef int dim
@@ -284,8 +284,8 @@ cdef class TrainingArrays:
             raise ValueError(f"vocabulary size {vocab_size} out of range [1, 2**31)")
         if window < 1 or negative < 0 or batch_windows < 1:
             raise ValueError("window >= 1, negative >= 0 and batch_windows >= 1 are required")
-        if hot_output_rows < 0 or hot_sync_windows < 1:
-            raise ValueError("hot_output_rows >= 0 and hot_sync_windows >= 1 are required")
+        if hot_hs_rows < 0 or hot_sync_windows < 1:
+            raise ValueError("hot_hs_rows >= 0 and hot_sync_windows >= 1 are required")
         if negative == 0 and not hs:
             raise ValueError("no loss to train: negative=0 and hs off")
         if optimizer not in ("adam", "sgd"):
@@ -367,7 +367,7 @@ cdef class TrainingArrays:
         m.optimizer = OPT_ADAM if optimizer == "adam" else OPT_SGD
         m.beta1, m.beta2, m.eps = beta1, beta2, eps
         m.batch_windows = batch_windows
-        m.hot_output_rows = hot_output_rows if m.optimizer == OPT_SGD else 0
+        m.hot_hs_rows = hot_hs_rows if m.optimizer == OPT_SGD else 0
         m.hot_sync_windows = hot_sync_windows
         self.ids = &ids[0] if ids.shape[0] > 0 else NULL
         self.sentence_starts = &sentence_starts[0]
@@ -435,7 +435,7 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
             or w.out_tables == NULL or w.out_labels == NULL):
         raise MemoryError()
     # the thread's copies of the hot output rows (hot_rows.pxd)
-    w.hot_hs_first = m.tables[HS_TABLE].rows - min(m.hot_output_rows, m.tables[HS_TABLE].rows)
+    w.hot_hs_first = m.tables[HS_TABLE].rows - min(m.hot_hs_rows, m.tables[HS_TABLE].rows)
     w.hot_count = <int>(m.tables[HS_TABLE].rows - w.hot_hs_first)
     if w.hot_count:
         w.hot = <real*>malloc(w.hot_count * m.dim * sizeof(real))
