@@ -263,8 +263,11 @@ def main():
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if done.returncode != 0 or not lines:
-            print(f"{run} (P={partitions}, seed {seed}) failed:\n{done.stderr[-3000:]}",
-                  file=sys.stderr)
+            why = (f"killed by signal {-done.returncode}" + (" (SIGKILL: out of memory?)"
+                                                            if done.returncode == -9 else "")
+                   if done.returncode < 0 else f"exit status {done.returncode}")
+            print(f"{run} (P={partitions}, seed {seed}) failed, {why}; its stderr ends:\n"
+                  f"{done.stderr[-3000:]}", file=sys.stderr)
             continue
         result = json.loads(lines[-1][7:])
         results.append(result)
