@@ -118,6 +118,18 @@ def test_one_thread_trains_the_same_with_or_without_hot_row_copies(toy_corpus, m
         assert run.history[0]["loss"] == runs[0].history[0]["loss"]
 
 
+@pytest.mark.parametrize("model", ["cbow-hs", "sg-both"])
+def test_two_threads_merge_their_hot_row_copies_into_a_good_model(toy_corpus, toy_questions,
+                                                                   monkeypatch, model):
+    """Two threads, each with its copies of the Huffman rows nearest the root, merged
+    every 2 windows (many merges while the other thread moves the same rows)."""
+    monkeypatch.setattr(core, "TrainingArrays", partial(core.TrainingArrays, hot_sync_windows=2))
+    trained = Word2Vec(toy_corpus, optimizer="sgd", workers=2, seed=7, chunk_words=500,
+                       progress=False, **MODELS[model])
+    assert trained.state.all_finite()
+    assert evaluate_analogies(trained, toy_questions, restrict_vocab=None)["accuracy"] >= 0.9
+
+
 def test_hot_row_settings_are_checked():
     arrays = dict(tables={"in": np.zeros((3, 4), np.float32), "hs": np.zeros((2, 4), np.float32)},
                   moments=None, keep_prob=np.ones(3, np.float32), ids=np.zeros(2, np.int32),
