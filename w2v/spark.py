@@ -66,6 +66,7 @@ import numpy as np
 from w2v.config import Config
 from w2v.data.corpus import Corpus, CorpusError, CorpusStats, build_corpus
 from w2v.models.word2vec import Word2Vec
+from w2v.subwords import reachable_rows
 from w2v.training.report import EpochStats, TrainingDiverged, TrainingReport
 from w2v.training.state import TrainingState
 from w2v.training.trainer import Trainer, linear_schedule
@@ -528,7 +529,7 @@ def reachable_in_rows(model: Word2Vec) -> Optional[np.ndarray]:
     rows, so a round broadcasts 5.7 times fewer bytes than the whole W_in)."""
     if not model.config.subwords:
         return None
-    return np.unique(model.subword_table()[1])
+    return reachable_rows(model.subword_table())
 
 
 def renumbered_table(table: Tuple[np.ndarray, np.ndarray],

@@ -26,7 +26,7 @@ from w2v._subwords import (EOS, bracketed_word_ngrams, fnv1a_hash, mean_rows,
 DEFAULT_BUCKET = 2_000_000      # fastText's -bucket
 BOUNDARY_START, BOUNDARY_END = "<", ">"
 __all__ = ["DEFAULT_BUCKET", "EOS", "compose_vectors", "fasttext_hash", "ngram_hashes",
-           "ngram_rows", "ngrams", "subword_table", "word_bytes"]
+           "ngram_rows", "ngrams", "reachable_rows", "subword_table", "word_bytes"]
 
 
 def word_bytes(word) -> bytes:
@@ -90,6 +90,13 @@ def subword_table(words: Sequence[str], minn: int, maxn: int,
     from w2v.io import encode_words
     blob, ends = encode_words(words, errors="surrogateescape")
     return _subword_table(blob, ends, int(minn), int(maxn), int(bucket))
+
+
+def reachable_rows(table: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The W_in rows a subword table (starts, rows) names, sorted, each once: the rows
+    training can move (the words' own and their n-grams'); the rest of the bucket keeps
+    its initial values."""
+    return np.unique(table[1])
 
 
 def compose_vectors(matrix: np.ndarray, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:

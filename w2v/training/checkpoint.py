@@ -39,6 +39,7 @@ import numpy as np
 from w2v.config import Config, parse_interval
 from w2v.data.corpus import build_corpus
 from w2v.io import ModelFileError, load_arrays
+from w2v.subwords import reachable_rows
 from w2v.training.report import EpochStats
 from w2v.training.state import StateError, TrainingState
 
@@ -209,7 +210,7 @@ class GoodState:
         """(array, rows): the storage arrays, with the rows training can move (None: all)."""
         model = self.trainer.model
         if self.moving_in_rows is None and self.trainer.input_rows is not None:
-            self.moving_in_rows = np.unique(self.trainer.input_rows[1])
+            self.moving_in_rows = reachable_rows(self.trainer.input_rows)
         state, moving = model.state, self.moving_in_rows
         in_arrays = state.arrays_of("in") if moving is not None else []
         return [(a, moving if any(a is b for b in in_arrays) else None) for a in state.storage()]
