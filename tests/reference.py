@@ -298,3 +298,45 @@ def train_sentence_subwords_hs(W_in, W_hs, sentence, window, lr, paths, sg, inpu
             rows = [r for word in context for r in input_rows[word]]
             loss += example_sgd(tables, [rows], hs_outputs(paths, centre), lr)
     return loss
+
+
+def train_sentence_cbow_cached_hs(W_in, W_hs, sentence, window, lr, paths, input_rows):
+    """CBOW with the context cache (w2v/core/context_cache.pxd) over one sentence,
+    hierarchical softmax only, full windows, no subsampling, SGD at a constant rate;
+    float64, in place. Position p's input rows (input_rows[word]) are summed when p comes
+    within reach (before window p - window), and get what the windows collected for them,
+    -lr dL/dhidden each, when it leaves reach (after window p + window)."""
+    n = len(sentence)
+    sums, collected = {}, {}
+
+    def enter(p):
+        sums[p] = W_in[input_rows[sentence[p]]].sum(axis=0)
+        collected[p] = np.zeros(W_in.shape[1])
+
+    def leave(p):
+        for r in input_rows[sentence[p]]:            # a repeated row gets it each time
+            W_in[r] += collected[p]
+        del sums[p], collected[p]
+
+    loss, entered = 0.0, 0
+    for i, centre in enumerate(sentence):
+        while entered < n and entered <= i + window:
+            enter(entered)
+            entered += 1
+        context = [j for j in range(max(0, i - window), min(n, i + window + 1)) if j != i]
+        if context:
+            hidden = sum(sums[j] for j in context) / sum(len(input_rows[sentence[j]]) for j in context)
+            grad_h = np.zeros_like(hidden)
+            for _, row, label in hs_outputs(paths, centre):
+                out = W_hs[row].copy()
+                p = sigmoid(hidden @ out)
+                loss -= np.log(p) if label else np.log(1 - p)
+                grad_h += (p - label) * out
+                W_hs[row] = out - lr * (p - label) * hidden
+            for j in context:
+                collected[j] -= lr * grad_h
+        if i >= window:
+            leave(i - window)
+    for p in range(max(0, n - window), n):
+        leave(p)
+    return loss

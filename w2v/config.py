@@ -97,6 +97,10 @@ class Config:
     cbow_mean: bool = _param(True, "average the context rows (False: sum them)")
     shrink_windows: bool = _param(True, "draw each position's window size from 1..window, as "
                                         "word2vec does (False: always the full window)")
+    context_cache: bool = _param(True, "CBOW with subwords: read each context word's input "
+                                       "rows once while it is within reach and move them once "
+                                       "when it leaves (False: every window reads and moves "
+                                       "them, as fastText)")
 
     # Subwords: fastText's character n-grams (maxn=0: none, plain word2vec)
     minn: int = _param(3, "subwords: shortest character n-gram of <word> (fastText's -minn)")
@@ -250,7 +254,7 @@ class Config:
         need(self.norm_type > 0, "norm_type", "must be > 0 (inf for the max norm)")
         need(0 <= self.seed < 2**63, "seed", "must be in [0, 2**63)")
         need(isinstance(self.cbow_mean, bool), "cbow_mean", "True or False")
-        for name in ("sg", "hs", "shared_negatives", "spark_split_batch"):
+        for name in ("sg", "hs", "shared_negatives", "spark_split_batch", "context_cache"):
             need(isinstance(getattr(self, name), bool), name, "True or False")
         if self.negative == 0 and not self.hs:
             raise ValueError("negative=0 and hs=False leave no loss to train: set negative > 0 "

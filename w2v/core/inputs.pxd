@@ -44,6 +44,7 @@ cdef inline void start_examples(WorkerScratch* w) noexcept nogil:
     w.n_groups = 0
     w.group_ends[0] = 0
     w.n_outputs = 0
+    w.cached_rows = 0
 
 
 cdef inline void close_group(WorkerScratch* w) noexcept nogil:

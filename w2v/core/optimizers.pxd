@@ -163,6 +163,34 @@ cdef inline void update_input_rows(const ModelArrays* m, WorkerScratch* w, const
                 axpy(scale, hidden_grad, grad_row(&w.grads[IN_TABLE], rows[j], m.dim), m.dim)
 
 
+cdef inline void collect_input_grads(const ModelArrays* m, real* collected, int64_t stride,
+                                     const int32_t* slots, int n_slots, int n_rows,
+                                     const real* hidden_grad, real lr) noexcept nogil:
+    """The context cache (context_cache.pxd): each of `slots` (rows of `collected`) adds
+    what update_input_rows would give each input row of a group of n_rows rows: SGD the
+    move -lr d loss / d hidden, Adam the gradient (divided by n_rows for a mean)."""
+    cdef real alpha
+    if m.optimizer == OPT_SGD:
+        alpha = -lr
+    else:
+        alpha = <real>1.0 / n_rows if m.mean_inputs else 1
+    axpy_rows(alpha, hidden_grad, collected, stride, slots, n_slots, m.dim, 0, -1)
+
+
+cdef inline void apply_collected_grad(const ModelArrays* m, WorkerScratch* w, const int32_t* rows,
+                                      int n_rows, const real* collected) noexcept nogil:
+    """Give each of a word's input rows what its cache slot collected: SGD moves the rows
+    (those trains_in_row allows), Adam adds it to the minibatch's gradient."""
+    cdef int j
+    if m.optimizer == OPT_SGD:
+        axpy_rows(1, collected, m.tables[IN_TABLE].w, m.tables[IN_TABLE].stride, rows,
+                  n_rows, m.dim, m.frozen_rows, m.padding_idx)
+    else:
+        for j in range(n_rows):
+            if trains_in_row(m, rows[j]):
+                axpy(1, collected, grad_row(&w.grads[IN_TABLE], rows[j], m.dim), m.dim)
+
+
 cdef inline void adam_rows(SparseGrad* g, const Table* table, int dim, real grad_scale,
                            real beta1, real beta2, real eps, real step_size) noexcept nogil:
     """One Adam step on the rows of `table` the minibatch touched; clears `g`."""

@@ -11,10 +11,13 @@
 # (shared_negatives) or afresh for each. With one group this is word2vec's update exactly:
 # each output row moves as soon as its gradient is known. With several groups an output
 # row's gradient is summed over the groups first, every score using the rows as they were
-# when the output came up.
+# when the output came up. With the context cache (CBOW, context_cache.pxd) a group holds
+# cache slots, each standing for a context word's rows by their sum, and the input rows
+# get their gradient when the word leaves reach.
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
+from w2v.core.context_cache cimport collect_cached_group, hidden_of_cached_group
 from w2v.core.hot_rows cimport output_row
 from w2v.core.inputs cimport hidden_of_group
 from w2v.core.losses cimport example_loss, output_dscore
@@ -48,7 +51,11 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
     loss.linear = 0
     start = 0
     for g in range(n_groups):
-        hidden_of_group(m, w.input_rows + start, w.group_ends[g] - start, w.hidden + g * dim)
+        if m.context_cache:
+            hidden_of_cached_group(m, w, w.input_rows + start, w.group_ends[g] - start,
+                                   w.hidden + g * dim)
+        else:
+            hidden_of_group(m, w.input_rows + start, w.group_ends[g] - start, w.hidden + g * dim)
         start = w.group_ends[g]
     memset(w.hidden_grad, 0, n_groups * dim * sizeof(real))
     batched = n_groups == 1 and (m.optimizer != OPT_SGD or outputs_distinct(w))
@@ -88,7 +95,11 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
             update_output_row(m, w, w.out_tables[o], w.out_rows[o], 1, w.out_delta, lr)
     start = 0
     for g in range(n_groups):
-        update_input_rows(m, w, w.input_rows + start, w.group_ends[g] - start,
-                          w.hidden_grad + g * dim, lr)
+        if m.context_cache:
+            collect_cached_group(m, w, w.input_rows + start, w.group_ends[g] - start,
+                                 w.hidden_grad + g * dim, lr)
+        else:
+            update_input_rows(m, w, w.input_rows + start, w.group_ends[g] - start,
+                              w.hidden_grad + g * dim, lr)
         start = w.group_ends[g]
     return example_loss(&loss)

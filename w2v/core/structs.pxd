@@ -88,6 +88,9 @@ cdef struct ModelArrays:
     # SGD: each thread keeps its own copy of the hottest output rows (hot_rows.pxd)
     int hot_hs_rows       # rows of W_hs (its last, the nodes nearest the root); 0: none
     int hot_sync_windows  # windows between a thread's syncs of its copies
+    # CBOW: each context position's input vector read once and its rows moved once
+    # (context_cache.pxd) instead of at every window that reaches it
+    bint context_cache
 
 
 cdef struct SparseGrad:
@@ -129,6 +132,16 @@ cdef struct WorkerScratch:
     int hot_count
     int64_t hot_hs_first   # W_hs rows >= this are hot (its row count when none is)
     int hot_windows        # windows since the last sync
+    # CBOW with the context cache (context_cache.pxd): per position within reach (slot =
+    # position % cache_slots), the sum of its word's input rows, how many rows that is, and
+    # the move (SGD) or gradient (Adam) those rows have collected. The group of an example
+    # then holds slots, not rows, and cached_rows counts the rows behind them.
+    real* cache_sums       # cache_slots x dim
+    real* cache_grads      # cache_slots x dim
+    int32_t* cache_rows    # cache_slots
+    uint8_t* cache_used    # cache_slots: a window has read the slot since it was filled
+    int cache_slots
+    int cached_rows
     int64_t bad_row        # debug builds: first out-of-range row seen, else -1
 
 

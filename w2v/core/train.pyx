@@ -32,6 +32,7 @@ from libc.string cimport memset
 import numpy as np
 
 from w2v.core._random cimport next_below, next_float, seed_state
+from w2v.core.context_cache cimport add_input_position, enter_position, leave_position
 from w2v.core.hot_rows cimport load_hot_rows, merge_hot_row, sync_hot_rows
 from w2v.core.inputs cimport (add_input_word, close_group, hidden_of_group,
                               prefetch_input_rows, start_examples)
@@ -60,7 +61,10 @@ cdef inline double cbow_position(const ModelArrays* m, WorkerScratch* w, int i, 
     start_examples(w)
     for j in range(lo, hi):
         if j != i:
-            add_input_word(m, w, w.sentence[j])
+            if m.context_cache:
+                add_input_position(w, j)
+            else:
+                add_input_word(m, w, w.sentence[j])
     close_group(w)
     if add_target(m, w, w.sentence[i]) < 0:
         return -1
@@ -95,6 +99,37 @@ cdef inline double skipgram_position(const ModelArrays* m, WorkerScratch* w, int
     return loss
 
 
+cdef inline int train_position(const ModelArrays* m, WorkerScratch* w, int i, int lo, int hi,
+                               int n, real lr, ChunkResult* result) noexcept nogil:
+    """Train position i of w.sentence (n words; context lo..hi) with the model's
+    examples; count it in `result`. -1: a bad row (debug builds)."""
+    cdef double loss
+    if m.hs:
+        prefetch_paths(m, w.sentence, i, n)
+    # the input rows the next positions will read: the next centre word's (skip-gram with
+    # subwords), else the word the next windows will reach
+    if m.sg and m.centre_inputs:
+        if i + 1 < n:
+            prefetch_input_rows(m, w.sentence[i + 1])
+    elif i + m.window + 1 < n:
+        prefetch_input_rows(m, w.sentence[i + m.window + 1])
+    if m.sg:
+        loss = skipgram_position(m, w, i, lo, hi, lr)
+    else:
+        loss = cbow_position(m, w, i, lo, hi, lr)
+    if loss < 0:
+        return -1
+    result.loss += loss
+    result.windows += 1
+    if w.hot_count:
+        w.hot_windows += 1
+        if w.hot_windows >= m.hot_sync_windows:
+            sync_hot_rows(m, w)
+    if m.optimizer == OPT_ADAM:
+        w.batch_count += 1
+    return 0
+
+
 # ----------------------------------------------------------------------- a chunk
 cdef int64_t subsample(const ModelArrays* m, WorkerScratch* w, const int32_t* ids,
                        int64_t n) noexcept nogil:
@@ -127,8 +162,8 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
     cdef int64_t s, begin, end, words_before = 0
     cdef int64_t total_words = sentence_starts[end_sentence] - sentence_starts[first_sentence]
     cdef int64_t step = step0
-    cdef int n, i, lo, hi, reach
-    cdef double lr = lr_start, loss
+    cdef int n, i, lo, hi, reach, p, entered
+    cdef double lr = lr_start
     result.words = total_words
     result.windows = 0
     result.loss = 0
@@ -141,6 +176,7 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
         n = <int>subsample(m, w, ids + begin, end - begin)
         if n < 0:
             break                              # w.bad_row says which row (debug builds)
+        entered = 0                    # the context cache: positions < entered are read
         for i in range(n):
             lr = lr_start + (lr_end - lr_start) * (
                 (words_before + (end - begin) * (<double>i / n)) / total_words)
@@ -149,34 +185,29 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
                 reach -= <int>next_below(&w.rng, m.window)        # 1 .. window
             lo = i - reach if i >= reach else 0
             hi = i + reach + 1 if i + reach + 1 <= n else n
-            if hi - lo < 2:
-                continue                                         # no context word
-            if m.hs:
-                prefetch_paths(m, w.sentence, i, n)
-            # the input rows the next positions will read: the next centre word's
-            # (skip-gram with subwords), else the word the next windows will reach
-            if m.sg and m.centre_inputs:
-                if i + 1 < n:
-                    prefetch_input_rows(m, w.sentence[i + 1])
-            elif i + m.window + 1 < n:
-                prefetch_input_rows(m, w.sentence[i + m.window + 1])
-            if m.sg:
-                loss = skipgram_position(m, w, i, lo, hi, <real>lr)
-            else:
-                loss = cbow_position(m, w, i, lo, hi, <real>lr)
-            if loss < 0:
-                break                          # w.bad_row says which row (debug builds)
-            result.loss += loss
-            result.windows += 1
-            if w.hot_count:
-                w.hot_windows += 1
-                if w.hot_windows >= m.hot_sync_windows:
-                    sync_hot_rows(m, w)
-            if m.optimizer == OPT_ADAM:
-                w.batch_count += 1
-                if w.batch_count >= m.batch_windows:
-                    step += 1
-                    adam_apply_step(m, w, lr, step)
+            if m.context_cache:
+                while entered < n and entered <= i + m.window:
+                    enter_position(m, w, entered)
+                    entered += 1
+            if hi - lo >= 2:                                     # a context word
+                if train_position(m, w, i, lo, hi, n, <real>lr, &result) < 0:
+                    break                      # w.bad_row says which row (debug builds)
+            if m.context_cache and i >= m.window:
+                leave_position(m, w, i - m.window)               # no later window reaches it
+            if m.optimizer == OPT_ADAM and w.batch_count >= m.batch_windows:
+                step += 1
+                if m.context_cache:
+                    # the rows move: the positions within reach hand in their gradients
+                    # first and are read again after
+                    for p in range(max(0, i - m.window + 1), entered):
+                        leave_position(m, w, p)
+                adam_apply_step(m, w, lr, step)
+                if m.context_cache:
+                    for p in range(max(0, i - m.window + 1), entered):
+                        enter_position(m, w, p)
+        if m.context_cache:
+            for p in range(max(0, n - m.window), entered):
+                leave_position(m, w, p)
         if w.bad_row != -1:
             break
         words_before += end - begin
@@ -247,6 +278,7 @@ cdef class TrainingArrays:
     input_rows: None (word i's input is row i of W_in) or CSR arrays (starts int64[vocab
     + 1], rows int32): word i's input rows (subwords: its row and its n-grams' rows, W_in
     then has vocab + bucket rows). centre_inputs: skip-gram in fastText's orientation.
+    context_cache: CBOW reads and moves each context word's rows once (context_cache.pxd).
     Holds references to every numpy array so the raw pointers stay valid.
     """
     cdef ModelArrays arrays
@@ -267,7 +299,7 @@ cdef class TrainingArrays:
                   int batch_windows=1, bint freeze=False, int64_t frozen_rows=-1,
                   int64_t padding_idx=-1,
                   double max_norm=0, double norm_type=2, int hot_hs_rows=HOT_HS_ROWS,
-                  int hot_sync_windows=HOT_SYNC_WINDOWS):
+                  int hot_sync_windows=HOT_SYNC_WINDOWS, bint context_cache=False):
         cdef int64_t vocab_size = keep_prob.shape[0], i, k
         cdef int dim
         cdef ModelArrays* m
@@ -369,6 +401,7 @@ cdef class TrainingArrays:
         m.batch_windows = batch_windows
         m.hot_hs_rows = hot_hs_rows if m.optimizer == OPT_SGD else 0
         m.hot_sync_windows = hot_sync_windows
+        m.context_cache = context_cache and not sg
         self.ids = &ids[0] if ids.shape[0] > 0 else NULL
         self.sentence_starts = &sentence_starts[0]
         self.n_sentences = sentence_starts.shape[0] - 1
@@ -442,6 +475,15 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
         w.hot_base = <real*>malloc(w.hot_count * m.dim * sizeof(real))
         if w.hot == NULL or w.hot_base == NULL:
             raise MemoryError()
+    if m.context_cache:           # every position within reach of a window has a slot
+        w.cache_slots = 2 * m.window + 2
+        w.cache_sums = <real*>calloc(w.cache_slots * m.dim, sizeof(real))
+        w.cache_grads = <real*>calloc(w.cache_slots * m.dim, sizeof(real))
+        w.cache_rows = <int32_t*>calloc(w.cache_slots, sizeof(int32_t))
+        w.cache_used = <uint8_t*>calloc(w.cache_slots, sizeof(uint8_t))
+        if (w.cache_sums == NULL or w.cache_grads == NULL or w.cache_rows == NULL
+                or w.cache_used == NULL):
+            raise MemoryError()
     if m.optimizer == OPT_ADAM:
         # The distinct rows of each table one window can touch, at most.
         per_window_in = pairs * m.max_input_rows
@@ -472,6 +514,10 @@ cdef void free_scratch(WorkerScratch* w) noexcept:
     free(w.out_labels)
     free(w.hot)
     free(w.hot_base)
+    free(w.cache_sums)
+    free(w.cache_grads)
+    free(w.cache_rows)
+    free(w.cache_used)
     for t in range(N_TABLES):
         free_sparse_grad(&w.grads[t])
 
