@@ -19,23 +19,13 @@
 # were when it came within reach, without the moves of the (at most 2 x window) windows
 # since: a delay of the kind Hogwild threads already see from one another. Quality
 # measured on text8like: docs/benchmarks.md, "The context cache".
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t
 from libc.string cimport memset
 
+from w2v.core.inputs cimport word_input_rows
 from w2v.core.optimizers cimport apply_collected_grad, collect_input_grads
 from w2v.core.structs cimport IN_TABLE, ModelArrays, Table, WorkerScratch, real
 from w2v.core.vector_math cimport renorm_row, row_of, sum_rows
-
-
-cdef inline int word_input_rows(const ModelArrays* m, const int32_t* word,
-                                const int32_t** rows) noexcept nogil:
-    """Point *rows at the W_in rows of *word (its own row; with subwords its row and its
-    n-grams' rows) and return how many there are."""
-    if m.input_starts == NULL:
-        rows[0] = word
-        return 1
-    rows[0] = m.input_rows + m.input_starts[word[0]]
-    return <int>(m.input_starts[word[0] + 1] - m.input_starts[word[0]])
 
 
 cdef inline void enter_position(const ModelArrays* m, WorkerScratch* w, int p) noexcept nogil:

@@ -5,38 +5,44 @@
 # input_starts / input_rows) its row and its n-grams' rows. Which words form a group is
 # the model's choice (train.pyx): CBOW, the context words of a position, all in one group;
 # skip-gram, one context word a group.
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t
 from libc.string cimport memset
 
 from w2v.core.structs cimport IN_TABLE, ModelArrays, Table, WorkerScratch, real
 from w2v.core.vector_math cimport prefetch_row, renorm_row, row_of, sum_rows
 
 
-cdef inline void add_input_word(const ModelArrays* m, WorkerScratch* w, int32_t word) noexcept nogil:
-    """Append the input rows of `word` to the group being assembled."""
-    cdef int64_t k
-    cdef int end = w.group_ends[w.n_groups]
+cdef inline int word_input_rows(const ModelArrays* m, const int32_t* word,
+                                const int32_t** rows) noexcept nogil:
+    """Point *rows at the W_in rows of *word (its own row; with subwords its row and its
+    n-grams' rows) and return how many there are."""
     if m.input_starts == NULL:
-        w.input_rows[end] = word
-        end += 1
-    else:
-        for k in range(m.input_starts[word], m.input_starts[word + 1]):
-            w.input_rows[end] = m.input_rows[k]
-            end += 1
-    w.group_ends[w.n_groups] = end
+        rows[0] = word
+        return 1
+    rows[0] = m.input_rows + m.input_starts[word[0]]
+    return <int>(m.input_starts[word[0] + 1] - m.input_starts[word[0]])
 
 
-cdef inline void prefetch_input_rows(const ModelArrays* m, int32_t word) noexcept nogil:
-    """Ask for the W_in rows `word` contributes (its own, and with subwords its n-grams'),
+cdef inline void add_input_word(const ModelArrays* m, WorkerScratch* w,
+                                const int32_t* word) noexcept nogil:
+    """Append the input rows of *word to the group being assembled."""
+    cdef int j, end = w.group_ends[w.n_groups]
+    cdef const int32_t* rows
+    cdef int n = word_input_rows(m, word, &rows)
+    for j in range(n):
+        w.input_rows[end + j] = rows[j]
+    w.group_ends[w.n_groups] = end + n
+
+
+cdef inline void prefetch_input_rows(const ModelArrays* m, const int32_t* word) noexcept nogil:
+    """Ask for the W_in rows *word contributes (its own, and with subwords its n-grams'),
     a few windows before one reads them: n-gram rows are scattered over the buckets, and
     without this each was a wait on memory."""
-    cdef int64_t k
-    cdef const Table* w_in = &m.tables[IN_TABLE]
-    if m.input_starts == NULL:
-        prefetch_row(row_of(w_in, word), m.dim)
-    else:
-        for k in range(m.input_starts[word], m.input_starts[word + 1]):
-            prefetch_row(row_of(w_in, m.input_rows[k]), m.dim)
+    cdef int j
+    cdef const int32_t* rows
+    cdef int n = word_input_rows(m, word, &rows)
+    for j in range(n):
+        prefetch_row(row_of(&m.tables[IN_TABLE], rows[j]), m.dim)
 
 
 cdef inline void start_examples(WorkerScratch* w) noexcept nogil:

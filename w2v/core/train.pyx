@@ -64,7 +64,7 @@ cdef inline double cbow_position(const ModelArrays* m, WorkerScratch* w, int i, 
             if m.context_cache:
                 add_input_position(w, j)
             else:
-                add_input_word(m, w, w.sentence[j])
+                add_input_word(m, w, &w.sentence[j])
     close_group(w)
     if add_target(m, w, w.sentence[i]) < 0:
         return -1
@@ -80,7 +80,7 @@ cdef inline double skipgram_position(const ModelArrays* m, WorkerScratch* w, int
         start_examples(w)
         for j in range(lo, hi):
             if j != i:
-                add_input_word(m, w, w.sentence[j])
+                add_input_word(m, w, &w.sentence[j])
                 close_group(w)
         if add_target(m, w, w.sentence[i]) < 0:
             return -1
@@ -91,7 +91,7 @@ cdef inline double skipgram_position(const ModelArrays* m, WorkerScratch* w, int
             # with subwords fastText's: the centre word's rows in, the context word out
             source, target = (i, j) if m.centre_inputs else (j, i)
             start_examples(w)
-            add_input_word(m, w, w.sentence[source])
+            add_input_word(m, w, &w.sentence[source])
             close_group(w)
             if add_target(m, w, w.sentence[target]) < 0:
                 return -1
@@ -110,9 +110,9 @@ cdef inline int train_position(const ModelArrays* m, WorkerScratch* w, int i, in
     # subwords), else the word the next windows will reach
     if m.sg and m.centre_inputs:
         if i + 1 < n:
-            prefetch_input_rows(m, w.sentence[i + 1])
+            prefetch_input_rows(m, &w.sentence[i + 1])
     elif i + m.window + 1 < n:
-        prefetch_input_rows(m, w.sentence[i + m.window + 1])
+        prefetch_input_rows(m, &w.sentence[i + m.window + 1])
     if m.sg:
         loss = skipgram_position(m, w, i, lo, hi, lr)
     else:

@@ -126,7 +126,7 @@ class Trainer:
             frozen_rows=-1 if model.frozen_rows is None else model.frozen_rows,
             padding_idx=config.resolved_padding_idx(len(model.vocab)),
             max_norm=config.max_norm or 0.0, norm_type=config.norm_type,
-            context_cache=config.context_cache and config.subwords and not config.sg)
+            context_cache=config.context_cache and config.subwords)
         self.bounds = chunk_bounds(corpus.sentence_starts, config.chunk_words)
         # Every run of train() on the same model draws fresh random numbers.
         run_seed = config.seed + 1_000_003 * model.train_runs
