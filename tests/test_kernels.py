@@ -105,6 +105,30 @@ def test_loss_is_exact_and_finite_for_saturated_scores(score, positive):
     assert dscore == pytest.approx(expected_grad, rel=1e-6, abs=1e-30)
 
 
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 100, 257, 5000])
+def test_many_outputs_at_once_give_each_outputs_gradient_and_the_summed_loss(n):
+    # output_dscores (16 outputs a pass) against output_dscore one at a time and NumPy;
+    # 5,000 outputs at z = 0 multiply the loss's product by 2 ** 5000 (past a double)
+    rng = np.random.default_rng(n)
+    z = np.concatenate([rng.normal(0, 4, n - n // 4), rng.choice(
+        [-200.0, -104.5, -103.0, -30.0, -0.0, 0.0, 1e-8, 30.0, 103.5, 200.0], n // 4)]).astype(np.float32)
+    if n == 5000:
+        z[:] = 0
+    grads, loss = _kernels.py_logistic_grads(z)
+    one_at_a_time = [_kernels.py_loss_and_dscore(float(v), True) for v in z]
+    np.testing.assert_array_equal(grads, np.float32([-d for _, d in one_at_a_time]))
+    expected = np.logaddexp(0, -z.astype(np.float64)).sum()
+    assert loss == pytest.approx(expected, rel=1e-6, abs=1e-30)
+    assert np.isfinite(loss)
+
+
+def test_many_outputs_at_once_keep_a_nan_score_visible():
+    z = np.array([0.5, np.nan, -1.0], dtype=np.float32)
+    grads, loss = _kernels.py_logistic_grads(z)
+    assert np.isnan(grads[1]) and np.isnan(loss)
+    assert np.isfinite(grads[[0, 2]]).all()
+
+
 def test_kernel_exp_is_within_two_ulp_of_exact_down_to_underflow():
     # The losses' inline exp(-|z|): a dense grid of x <= 0, including the subnormal range
     # (below -87.3) and the underflow to 0 (below about -103.97), against float64.

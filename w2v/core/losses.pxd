@@ -17,7 +17,7 @@ from w2v.core._random cimport next_u64
 from w2v.core.hot_rows cimport hot_slot
 from w2v.core.structs cimport (HOT_TABLE, HS_TABLE, NS_TABLE, W2V_DEBUG_CHECKS, AliasEntry,
                                ExampleLoss, ModelArrays, WorkerScratch, real)
-from w2v.core.vector_math cimport exp_nonpositive, prefetch, prefetch_row, row_of
+from w2v.core.vector_math cimport exp_nonpositive, logistic_grads, prefetch, prefetch_row, row_of
 
 
 cdef inline real output_dscore(real score, bint positive, ExampleLoss* loss) noexcept nogil:
@@ -40,6 +40,23 @@ cdef inline real output_dscore(real score, bint positive, ExampleLoss* loss) noe
         loss.linear += log1p(loss.excess)
         loss.excess = 0
     return -sigmoid_minus_z if positive else sigmoid_minus_z
+
+
+cdef inline void output_dscores(real* z, int n, ExampleLoss* loss) noexcept nogil:
+    """output_dscore of n outputs at once (vector_math.logistic_grads): z[i], the score
+    signed by the output's label, becomes sigmoid(-z[i]); d loss / d score is -z[i] for a
+    label 1 and z[i] for a label 0 (`signed_dscore`). Their loss is added to `loss`."""
+    logistic_grads(z, n, &loss.excess, &loss.linear)
+
+
+cdef inline real signed_score(real score, bint positive) noexcept nogil:
+    """An output's score signed by its label, as output_dscores takes it."""
+    return score if positive else -score
+
+
+cdef inline real signed_dscore(real grad, bint positive) noexcept nogil:
+    """d loss / d score from output_dscores' sigmoid(-z)."""
+    return -grad if positive else grad
 
 
 cdef inline double example_loss(const ExampleLoss* loss) noexcept nogil:

@@ -37,7 +37,7 @@ from w2v.core.hot_rows cimport load_hot_rows, merge_hot_row, sync_hot_rows
 from w2v.core.inputs cimport (add_input_word, close_group, hidden_of_group,
                               prefetch_input_rows, start_examples)
 from w2v.core.losses cimport (add_output, add_target, draw_negative, example_loss,
-                              output_dscore, prefetch_paths)
+                              output_dscore, output_dscores, prefetch_paths)
 from w2v.core.optimizers cimport adam_apply_step
 from w2v.core.step cimport train_example
 from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM, OPT_SGD,
@@ -459,7 +459,7 @@ cdef int alloc_scratch(WorkerScratch* w, const ModelArrays* m, int64_t sentence_
     w.hidden = <real*>calloc(w.max_groups * m.dim, sizeof(real))
     w.hidden_grad = <real*>calloc(w.max_groups * m.dim, sizeof(real))
     w.out_delta = <real*>calloc(m.dim, sizeof(real))
-    w.scores = <real*>calloc(max(w.max_groups, w.max_outputs), sizeof(real))
+    w.scores = <real*>calloc(w.max_groups * w.max_outputs, sizeof(real))   # an example's scores
     w.out_rows = <int32_t*>malloc(w.max_outputs * sizeof(int32_t))
     w.out_tables = <uint8_t*>malloc(w.max_outputs * sizeof(uint8_t))
     w.out_labels = <uint8_t*>malloc(w.max_outputs * sizeof(uint8_t))
@@ -750,7 +750,7 @@ cdef class _Example:
         s.hidden = <real*>calloc(n_groups * self.m.dim, sizeof(real))
         s.hidden_grad = <real*>calloc(n_groups * self.m.dim, sizeof(real))
         s.out_delta = <real*>calloc(self.m.dim, sizeof(real))
-        s.scores = <real*>calloc(max(n_groups, n_outputs, 1), sizeof(real))   # see alloc_scratch
+        s.scores = <real*>calloc(max(n_groups * n_outputs, 1), sizeof(real))   # see alloc_scratch
         s.out_rows = <int32_t*>malloc(max(n_outputs, 1) * sizeof(int32_t))
         s.out_tables = <uint8_t*>malloc(max(n_outputs, 1) * sizeof(uint8_t))
         s.out_labels = <uint8_t*>malloc(max(n_outputs, 1) * sizeof(uint8_t))
@@ -912,6 +912,19 @@ def py_loss_and_dscore(float score, bint positive):
     loss.linear = 0
     cdef real dscore = output_dscore(score, positive, &loss)
     return example_loss(&loss), dscore
+
+
+def py_logistic_grads(const float[::1] z not None):
+    """The kernels' gradients of many outputs at once (losses.output_dscores): for z, the
+    scores signed by their labels, (sigmoid(-z) as float32, the summed loss)."""
+    grads = np.array(z, dtype=np.float32)
+    cdef float[::1] view = grads
+    cdef ExampleLoss loss
+    loss.excess = 0
+    loss.linear = 0
+    if view.shape[0]:
+        output_dscores(&view[0], <int>view.shape[0], &loss)
+    return grads, example_loss(&loss)
 
 
 def py_exp_nonpositive(const float[::1] x not None):
