@@ -40,7 +40,7 @@ def model_of(sg, hs, negative, field: str) -> str:
 
 
 ENCODING_ERRORS = ("strict", "replace", "ignore")
-SPARK_MERGES = ("mean", "sum", "blend")
+SPARK_MERGES = ("mean", "sum", "blend", "own")
 SPARK_MOMENT_MERGES = ("mean", "sum", "max")
 
 
@@ -151,7 +151,10 @@ class Config:
                                        "\"mean\": the mean of their rows; \"sum\": the start "
                                        "row plus the sum of their changes; \"blend\": the sum "
                                        "for rows a task updates rarely, the mean for rows it "
-                                       "updates often (see README, Spark)")
+                                       "updates often; \"own\": row ownership, each round "
+                                       "in P sub-rounds in which a partition trains only the "
+                                       "target words it owns (output rows exact, input rows "
+                                       "by blend; negative sampling only) (see README, Spark)")
     spark_moment_merge: str = _param("mean", "w2v.spark, adam: the moments of such a row become "
                                              "\"mean\": their mean; \"sum\": start plus the sum of "
                                              "changes; \"max\": m their mean, v their maximum")

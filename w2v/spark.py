@@ -490,7 +490,7 @@ def merge_block(arrays: Sequence[np.ndarray], block: int, touched: np.ndarray,
     rows = np.flatnonzero(mask) + lo
     counts = touched[mask]
     for j, (a, rule) in enumerate(zip(arrays, array_rules(len(arrays), merge, moment_merge))):
-        if rule == "blend":
+        if rule in ("blend", "own"):     # "own": an output row has one owner, k = 1: exact
             a[rows] = blend_rows(a[rows], counts, combined[mask, j], updates[rows], half)
         else:
             a[rows] = merged_rows(a[rows], counts, combined[mask, j], rule)
@@ -569,25 +569,40 @@ def task_batch_words(config: Config, partitions: int) -> int:
     return max(1, round(config.batch_words / partitions))
 
 
-def round_seed(seed: int, run: int, round_index: int, partition: int) -> int:
-    """The seed of one partition in one round: distinct, reproducible, in [0, 2**63)."""
-    state = np.random.SeedSequence([seed, run, round_index, partition]).generate_state(2, np.uint32)
+def round_seed(seed: int, run: int, round_index: int, partition: int,
+               sub_round: Optional[int] = None) -> int:
+    """The seed of one partition in one round (and sub-round, with spark_merge="own"):
+    distinct, reproducible, in [0, 2**63)."""
+    key = [seed, run, round_index, partition] + ([] if sub_round is None else [sub_round])
+    state = np.random.SeedSequence(key).generate_state(2, np.uint32)
     return (int(state[0]) << 31) ^ int(state[1])
+
+
+def owned_words(vocab_size: int, partition: int, sub_round: int, partitions: int) -> np.ndarray:
+    """Row ownership (spark_merge="own"): the words whose output rows `partition` owns in
+    `sub_round`: ids congruent to partition + sub_round modulo `partitions` (ids go by
+    frequency, so every block holds as many frequent words as rare ones). Over
+    `partitions` sub-rounds every partition owns every word once, and in each sub-round
+    every word has one owner."""
+    return np.arange(vocab_size) % partitions == (partition + sub_round) % partitions
 
 
 def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[int],
                  round_index: int, part: int, parts: int, lr_range: Tuple[float, float],
-                 step0: int, run: int) -> Iterable:
+                 step0: int, run: int, sub_round: Optional[int] = None) -> Iterable:
     """One partition's task in one round (Spark's, and the in-process simulator's): train
     its slice from the broadcast state; ((group, block), (touched, rows)) for every block
-    of rows it changed, then ((_STATS, index), (words, windows, loss sum, Adam steps))."""
+    of rows it changed, then ((_STATS, index), (words, windows, loss sum, Adam steps)).
+    sub_round (spark_merge="own"): train only the target words the partition owns in it
+    (`owned_words`), negatives drawn among them."""
     corpus = round_slice(blocks, sizes[index], part, parts)
     words = windows = steps = sent = 0
     loss = 0.0
     trainable = corpus.n_words > 1 and np.diff(corpus.sentence_starts).max() >= 2
     if trainable:
         config, vocab, input_rows = _setup_of(setup)
-        seed = round_seed(config.seed, run, round_index, index)
+        seed = round_seed(config.seed, run, round_index, index, sub_round)
+        owned = None if sub_round is None else owned_words(len(vocab), index, sub_round, len(sizes))
         # No rollback copy here: on divergence the partition sends no rows and the
         # driver keeps the broadcast state, which is the good one.
         model = Word2Vec(config=config.replace(seed=seed, workers=1, rollback_on_divergence=False,
@@ -600,7 +615,7 @@ def _train_round(index: int, blocks: Iterable, *, setup, state, sizes: Sequence[
             in_rows=in_rows)
         try:
             Trainer(model, corpus, epochs=1, progress=False, lr_range=lr_range,
-                    input_rows=input_rows).train()
+                    input_rows=input_rows, owned_targets=owned).train()
             diverged = False
         except TrainingDiverged:
             diverged = True
@@ -718,9 +733,11 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int,
     if config.optimizer == "adam":
         recipe = (config.spark_merge == "blend" and config.spark_split_batch and momentum == 0
                   and rounds_per_epoch >= rounds)
-        if recipe and partitions <= ADAM_KEPT_PARTITIONS:
+        if config.spark_merge == "own":
+            known = "row ownership is not measured to keep quality at many partitions"
+        elif recipe and partitions <= ADAM_KEPT_PARTITIONS:
             return None      # measured at 8 partitions: 97% analogy, 100% WS353 (README)
-        if recipe:
+        elif recipe:
             known = ("Adam keeps most of its quality to 8 partitions and less beyond (32 "
                      "partitions, 20 rounds an epoch: 86% of one machine's analogy accuracy, "
                      "100% of its WS353; 16 partitions: 93% and 99%); use optimizer='sgd' "
@@ -741,7 +758,8 @@ def quality_warning(config: Config, partitions: int, rounds_per_epoch: int,
                           f"epoch: 2.3% analogy with 10 rounds, 10.4% with 50, against 12.7% "
                           f"on one machine; 32 partitions, 5 epochs, text8like: 91% of one "
                           f"machine's analogy accuracy with 10 rounds, 98% with 20, 3.4% "
-                          f"analogy without momentum on 4 M words against 13.1%)"}[config.spark_merge]
+                          f"analogy without momentum on 4 M words against 13.1%)",
+                 "own": "row ownership is not measured to keep quality at many partitions"}[config.spark_merge]
         known += ("; the defaults (spark_merge='blend', spark_block_momentum=None, "
                   "rounds_per_epoch=None) keep most of it")
     return (f"{partitions} partitions with optimizer={config.optimizer!r}, "
@@ -970,6 +988,14 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
     else:
         lr_start, lr_end = config.alpha, config.min_alpha
     total_rounds = epochs * rounds
+    # spark_merge="own": each round in P sub-rounds; in each a partition trains its slice
+    # for the target words it owns (owned_words), so every output row has one writer
+    own = config.spark_merge == "own"
+    if own and (config.hs or (config.subwords and config.sg)):
+        raise ValueError("spark_merge='own' is for negative sampling (hs=False): a Huffman path's "
+                         "rows are shared by many target words, and skip-gram with subwords "
+                         "targets the context words")
+    subs = len(sizes) if own else 1
     run = model.train_runs
     # The rounds train `state`: the model's, or with subwords a copy whose W_in holds only
     # the reachable rows (what is broadcast), written back at each epoch's end.
@@ -977,8 +1003,8 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
     state = model.state if reachable is None else model.state.gather_in_rows(reachable)
     groups = array_groups(state)
     updates, half = [None] * len(groups), 0.0
-    if config.spark_merge == "blend":
-        per_task = updates_per_row(config, model.vocab.counts, sum(sizes) / len(sizes) / rounds,
+    if config.spark_merge in ("blend", "own"):
+        per_task = updates_per_row(config, model.vocab.counts, sum(sizes) / len(sizes) / rounds / subs,
                                    model.huffman_tree() if config.hs else None,
                                    None if reachable is None else
                                    renumbered_table(model.subword_table(), reachable))
@@ -991,16 +1017,16 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
     momentum = BlockMomentum(state, block_momentum(config, len(sizes)))
     logger.info("%d partitions, %d rounds an epoch, merge %r, block momentum %.3f", len(sizes),
                 rounds, config.spark_merge, momentum.momentum)
-    bar = tqdm(total=total_rounds, unit="round", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=total_rounds * subs, unit="round", disable=not progress, dynamic_ncols=True)
     try:
         for epoch in range(epochs):
             tally = {"words": 0, "windows": 0, "loss": 0.0}
             epoch_started = time.perf_counter()
             lr1 = lr_start
-            for part in range(rounds):
+            for part, sub in [(p, s) for p in range(rounds) for s in range(subs)]:
                 round_index = epoch * rounds + part
-                lr0 = linear_schedule(lr_start, lr_end, round_index / total_rounds)
-                lr1 = linear_schedule(lr_start, lr_end, (round_index + 1) / total_rounds)
+                lr0 = linear_schedule(lr_start, lr_end, (round_index + sub / subs) / total_rounds)
+                lr1 = linear_schedule(lr_start, lr_end, (round_index + (sub + 1) / subs) / total_rounds)
                 round_started = time.perf_counter()
                 momentum.before_round()
                 arrays = state.file_arrays()
@@ -1011,7 +1037,8 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
                 try:
                     task = partial(_train_round, setup=setup, state=shared, sizes=sizes,
                                    round_index=round_index, part=part, parts=rounds,
-                                   lr_range=(lr0, lr1), step0=state.adam_step, run=run)
+                                   lr_range=(lr0, lr1), step0=state.adam_step, run=run,
+                                   sub_round=sub if own else None)
                     steps = 0
                     for key, value in executor.run(task, combine, len(sizes)):
                         if key[0] == _STATS:

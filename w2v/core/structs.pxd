@@ -59,6 +59,9 @@ cdef struct ModelArrays:
     bint shared_negatives   # skip-gram: one draw of targets (negatives) per centre word, shared
                             # by all its context words (else a fresh draw for every pair)
     const float* keep_prob          # per word: probability to keep an occurrence (subsampling)
+    const uint8_t* target_mask      # per word: 0 = never a target (its windows are skipped; it
+                                    # is still a context word); NULL: every word (w2v.spark's
+                                    # row ownership: a task trains only the targets it owns)
     # The seam for subword n-grams: the W_in rows of word i are input_rows[input_starts[i]:
     # input_starts[i + 1]]; NULL: word i's only input row is row i.
     const int64_t* input_starts

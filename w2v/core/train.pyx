@@ -189,7 +189,7 @@ cdef ChunkResult train_sentences(const ModelArrays* m, WorkerScratch* w,
                 while entered < n and entered <= i + m.window:
                     enter_position(m, w, entered)
                     entered += 1
-            if hi - lo >= 2:                                     # a context word
+            if hi - lo >= 2 and (m.target_mask == NULL or m.target_mask[w.sentence[i]]):
                 if train_position(m, w, i, lo, hi, n, <real>lr, &result) < 0:
                     break                      # w.bad_row says which row (debug builds)
             if m.context_cache and i >= m.window:
@@ -279,6 +279,8 @@ cdef class TrainingArrays:
     + 1], rows int32): word i's input rows (subwords: its row and its n-grams' rows, W_in
     then has vocab + bucket rows). centre_inputs: skip-gram in fastText's orientation.
     context_cache: CBOW reads and moves each context word's rows once (context_cache.pxd).
+    target_mask: uint8 per word, or None; only words with a nonzero entry are targets
+    (centre words): w2v.spark's row ownership.
     Holds references to every numpy array so the raw pointers stay valid.
     """
     cdef ModelArrays arrays
@@ -299,7 +301,8 @@ cdef class TrainingArrays:
                   int batch_windows=1, bint freeze=False, int64_t frozen_rows=-1,
                   int64_t padding_idx=-1,
                   double max_norm=0, double norm_type=2, int hot_hs_rows=HOT_HS_ROWS,
-                  int hot_sync_windows=HOT_SYNC_WINDOWS, bint context_cache=False):
+                  int hot_sync_windows=HOT_SYNC_WINDOWS, bint context_cache=False,
+                  target_mask=None):
         cdef int64_t vocab_size = keep_prob.shape[0], i, k
         cdef int dim
         cdef ModelArrays* m
@@ -310,6 +313,7 @@ cdef class TrainingArrays:
         cdef const int32_t[::1] rows
         cdef const uint8_t[::1] codes
         cdef const int32_t[::1] points
+        cdef const uint8_t[::1] mask
         memset(&self.arrays, 0, sizeof(ModelArrays))
         dim = <int>w_in.shape[1]
         if vocab_size < 1 or vocab_size >= 2**31:
@@ -390,6 +394,13 @@ cdef class TrainingArrays:
                     raise ValueError(f"Huffman path entry {k} is not an inner node and a bit")
             m.code_starts, m.codes, m.points = &starts[0], &codes[0], &points[0]
         m.keep_prob = &keep_prob[0]
+        if target_mask is not None:
+            mask = target_mask
+            if mask.shape[0] != vocab_size:
+                raise ValueError(f"target_mask needs one entry per word ({vocab_size}), got {mask.shape[0]}")
+            if centre_inputs and sg:
+                raise ValueError("target_mask selects centre words as targets: not with centre_inputs")
+            m.target_mask = &mask[0]
         m.sg = sg
         m.mean_inputs = cbow_mean or sg
         m.window = window
@@ -412,7 +423,7 @@ cdef class TrainingArrays:
             self.max_sentence_length = max(self.max_sentence_length,
                                            sentence_starts[i + 1] - sentence_starts[i])
         self._keep_alive = (tables, moments, keep_prob, ids, sentence_starts, alias_prob,
-                            alias_index, huffman, input_rows)
+                            alias_index, huffman, input_rows, target_mask)
 
     def __dealloc__(self):
         free(self.alias_table)

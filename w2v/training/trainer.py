@@ -58,11 +58,16 @@ class Trainer:
     input_rows=(starts, rows), if given, replaces the model's subword table
     (Word2Vec.subword_table) as each word's input rows: w2v.spark's tasks train a W_in
     cut to the rows training can reach, with the table renumbered into it.
+
+    owned_targets: a boolean array, one entry per word, or None: train only the windows
+    whose target (centre word) is marked, and draw negatives only among the marked words,
+    so that no other output row moves (w2v.spark's row ownership, spark_merge="own").
     """
 
     def __init__(self, model, corpus: Corpus, *, epochs: int | None = None, progress: bool = True,
                  callbacks: Sequence[Callable] = (), lr_range: Tuple[float, float] | None = None,
-                 checkpoint_dir=None, resume=None, continuing: bool = False, input_rows=None):
+                 checkpoint_dir=None, resume=None, continuing: bool = False, input_rows=None,
+                 owned_targets=None):
         """checkpoint_dir: save the training state there (see w2v.training.checkpoint); resume: the
         ResumeState of an interrupted run (from w2v.training.checkpoint.resume) to continue;
         continuing: checkpoint_dir holds this model's own checkpoints of an earlier call."""
@@ -111,7 +116,18 @@ class Trainer:
         if config.subwords:
             self.input_rows = input_rows if input_rows is not None else model.subword_table()
         self.keep_prob = keep_probabilities(model.vocab.counts, config.sample)
-        sampler = NegativeSampler(model.vocab.counts, config.ns_exponent) if config.negative else None
+        target_mask = None
+        counts = model.vocab.counts
+        if owned_targets is not None:
+            target_mask = np.ascontiguousarray(owned_targets, dtype=np.uint8)
+            if target_mask.shape != (len(model.vocab),) or not target_mask.any():
+                raise ValueError("owned_targets must mark at least one word, one entry per word")
+            if config.hs or (config.subwords and config.sg):
+                raise ValueError("owned_targets is for negative sampling (a Huffman path's rows "
+                                 "are shared by many words) and not for skip-gram with subwords "
+                                 "(its targets are the context words)")
+            counts = np.where(target_mask, counts, 0)
+        sampler = NegativeSampler(counts, config.ns_exponent) if config.negative else None
         self.arrays = core.TrainingArrays(
             tables=model.tables(), moments=model.table_moments(), keep_prob=self.keep_prob,
             ids=corpus.ids, sentence_starts=corpus.sentence_starts,
@@ -126,7 +142,7 @@ class Trainer:
             frozen_rows=-1 if model.frozen_rows is None else model.frozen_rows,
             padding_idx=config.resolved_padding_idx(len(model.vocab)),
             max_norm=config.max_norm or 0.0, norm_type=config.norm_type,
-            context_cache=config.context_cache and config.subwords)
+            context_cache=config.context_cache and config.subwords, target_mask=target_mask)
         self.bounds = chunk_bounds(corpus.sentence_starts, config.chunk_words)
         # Every run of train() on the same model draws fresh random numbers.
         run_seed = config.seed + 1_000_003 * model.train_runs
