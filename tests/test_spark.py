@@ -17,9 +17,11 @@ import pytest
 from w2v import Config, CorpusError, Word2Vec, build_corpus
 from w2v.evaluation import evaluate_analogies
 from w2v.training.state import TrainingState
+from w2v.training.trainer import Trainer
 from w2v.spark import (AUTO_MOMENTUM, BlockMomentum, add_blocks, array_groups, blend_rows,
                        block_momentum, changed_blocks, cut_into_parts, default_rounds,
-                       merge_block, merge_kinds, merge_reference, merged_rows, quality_warning,
+                       merge_block, merge_kinds, merge_reference, merged_rows, owned_words,
+                       quality_warning,
                        reachable_in_rows, renumbered_table, round_seed, round_slice,
                        train_in_process, updates_per_row)
 
@@ -307,6 +309,65 @@ def test_adam_tasks_split_the_minibatch_so_a_round_makes_one_machines_steps(toy_
     assert steps[4, False] == pytest.approx(steps[1, True] / 4, rel=0.1)
 
 
+def test_each_word_has_one_owner_a_sub_round_and_every_partition_owns_it_once():
+    for parts in (1, 3, 32):
+        owners = np.array([[owned_words(100, p, s, parts) for p in range(parts)]
+                           for s in range(parts)])               # sub-round x partition x word
+        np.testing.assert_array_equal(owners.sum(axis=1), 1)   # one owner a sub-round
+        np.testing.assert_array_equal(owners.sum(axis=0), 1)   # each partition owns it once
+        assert owners[0, 0].sum() in (100 // parts, -(-100 // parts))
+
+
+@pytest.mark.parametrize("params", [dict(), dict(sg=True, optimizer="sgd"),
+                                    dict(maxn=4, bucket=2000)])
+def test_a_task_with_owned_targets_moves_only_their_output_rows(toy_corpus, params):
+    def trained(owned):
+        model = Word2Vec(workers=1, seed=4, progress=False, **params)
+        model.build_vocab(toy_corpus)
+        corpus, _ = build_corpus(toy_corpus, model.config, vocab=model.vocab)
+        start = {name: table.copy() for name, table in model.state.tables.items()}
+        Trainer(model, corpus, epochs=1, progress=False, owned_targets=owned).train()
+        return model, start, corpus
+
+    everything, _, _ = trained(None)
+    all_owned, _, _ = trained(np.ones(len(everything.vocab), bool))      # the same run
+    for name, table in everything.state.tables.items():
+        np.testing.assert_array_equal(table, all_owned.state.tables[name], err_msg=name)
+    owned = np.arange(len(everything.vocab)) % 3 == 1
+    model, start, corpus = trained(owned)
+    moved = (model.state.tables["out"] != start["out"]).any(axis=1)
+    assert moved[owned].all() and not moved[~owned].any()     # targets and negatives owned
+    words = len(model.vocab)                      # the words' own rows (not n-gram buckets)
+    assert (model.state.tables["in"][:words] != start["in"][:words]).any(axis=1).mean() > 0.9
+    windows = model.last_report.epochs[0].windows
+    assert 0.2 < windows / everything.last_report.epochs[0].windows < 0.45   # about a third
+
+
+def test_owned_targets_and_the_own_merge_refuse_what_they_cannot_do(toy_corpus):
+    model = Word2Vec(workers=1, progress=False)
+    model.build_vocab(toy_corpus)
+    corpus, _ = build_corpus(toy_corpus, model.config, vocab=model.vocab)
+    for owned, match in ((np.zeros(len(model.vocab), bool), "at least one"),
+                         (np.ones(3, bool), "one entry per word")):
+        with pytest.raises(ValueError, match=match):
+            Trainer(model, corpus, progress=False, owned_targets=owned)
+    for params in (dict(hs=True, negative=0), dict(hs=True), dict(sg=True, maxn=4, bucket=100)):
+        with pytest.raises(ValueError, match="own"):
+            train_in_process(toy_corpus, num_partitions=2, merge="own", epochs=1, **params)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_row_ownership_trains_every_target_once_a_round(toy_corpus, toy_questions, optimizer):
+    one = train_in_process(toy_corpus, num_partitions=1, epochs=1, rounds_per_epoch=1,
+                           optimizer=optimizer, seed=3)
+    model = train_in_process(toy_corpus, num_partitions=4, merge="own", epochs=3,
+                             rounds_per_epoch=1, optimizer=optimizer, seed=3)
+    assert len(model.round_costs) == 3 * 4                   # P sub-rounds a round
+    assert model.history[0]["windows"] == pytest.approx(one.history[0]["windows"], rel=0.02)
+    assert model.state.all_finite()
+    assert evaluate_analogies(model, toy_questions, restrict_vocab=None)["accuracy"] >= 0.9
+
+
 def test_the_default_rounds_follow_the_partitions():
     rng = np.random.default_rng(3)
     words = [f"w{i}" for i in range(30)]
@@ -324,6 +385,8 @@ def test_round_seeds_differ_and_repeat():
     seeds = {round_seed(1, run, r, p) for run in range(2) for r in range(10) for p in range(10)}
     assert len(seeds) == 200 and all(0 <= s < 2**63 for s in seeds)
     assert round_seed(1, 0, 3, 4) == round_seed(1, 0, 3, 4) != round_seed(2, 0, 3, 4)
+    subs = {round_seed(1, 0, 3, 4, sub) for sub in range(10)}
+    assert len(subs | {round_seed(1, 0, 3, 4)}) == 11
 
 
 def test_a_clear_error_without_pyspark(monkeypatch):
@@ -519,7 +582,7 @@ def test_the_spark_submit_script_writes_a_model(spark, toy_corpus, tmp_path, cap
 
 
 @pytest.mark.parametrize("merge, extra", [("mean", {}), ("sum", {}),
-                                          ("blend", dict(maxn=4, bucket=3000))])
+                                          ("blend", dict(maxn=4, bucket=3000)), ("own", {})])
 def test_the_in_process_simulator_computes_what_spark_does(spark, toy_corpus, merge, extra):
     from w2v.spark import train
     params = dict(epochs=1, rounds_per_epoch=2, num_partitions=2, seed=11, merge=merge,
