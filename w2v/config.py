@@ -274,6 +274,10 @@ class Config:
         need(self.spark_merge in SPARK_MERGES, "spark_merge", f"one of {SPARK_MERGES}")
         need(self.spark_moment_merge in SPARK_MOMENT_MERGES, "spark_moment_merge",
              f"one of {SPARK_MOMENT_MERGES}")
+        if self.spark_merge == "own" and (self.hs or (self.maxn > 0 and self.sg)):
+            raise ValueError("spark_merge='own' (row ownership) is for negative sampling without "
+                             "hs: a Huffman path's rows are shared by many target words; nor for "
+                             "skip-gram with subwords, whose targets are the context words")
         if self.spark_block_momentum is not None:
             is_num("spark_block_momentum")
             need(0 <= self.spark_block_momentum < 1, "spark_block_momentum",

@@ -26,7 +26,9 @@ How a run goes (the driver decides, the executors train):
    counts who touched each row, and the driver merges every touched row by `spark_merge`
    (see `merged_rows`, `blend_rows`): "mean" over the partitions that touched it (Spark
    MLlib's scheme), "sum" of their changes, or "blend" of the two by how often a task
-   updates the row (the default). Adam's moments merge by `spark_moment_merge`.
+   updates the row (the default); or "own", row ownership: each round in P sub-rounds,
+   in each of which a partition trains only the target words it owns (`owned_words`),
+   so that every output row has one writer (the input rows merge by blend). Adam's moments merge by `spark_moment_merge`.
    Untouched rows keep their values. With subwords only the W_in rows that the words
    and their n-grams reach are broadcast and trained (`reachable_in_rows`: the tasks
    read a subword table renumbered into them); the other bucket rows keep their
@@ -990,11 +992,7 @@ def _run_rounds(model: Word2Vec, executor, setup, sizes: List[int], stats: Corpu
     total_rounds = epochs * rounds
     # spark_merge="own": each round in P sub-rounds; in each a partition trains its slice
     # for the target words it owns (owned_words), so every output row has one writer
-    own = config.spark_merge == "own"
-    if own and (config.hs or (config.subwords and config.sg)):
-        raise ValueError("spark_merge='own' is for negative sampling (hs=False): a Huffman path's "
-                         "rows are shared by many target words, and skip-gram with subwords "
-                         "targets the context words")
+    own = config.spark_merge == "own"               # Config.validate: negative sampling only
     subs = len(sizes) if own else 1
     run = model.train_runs
     # The rounds train `state`: the model's, or with subwords a copy whose W_in holds only
