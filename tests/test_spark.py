@@ -241,13 +241,15 @@ def test_many_partitions_get_a_warning_unless_the_measured_recipe_is_used():
     for config, rounds in ((sgd, 1), (sgd, 10), (sgd.replace(spark_block_momentum=0.0), 20),
                            (sgd.replace(spark_merge="mean"), 20), (sgd.replace(spark_merge="sum"), 20),
                            (Config(optimizer="adam"), 20),
-                           (Config(optimizer="adam", spark_split_batch=False), 20)):
+                           (Config(optimizer="adam", spark_split_batch=False), 20),
+                           (sgd.replace(spark_merge="own"), 1), (Config(spark_merge="own"), 1)):
         assert "quality is known to fall" in quality_warning(config, 32, rounds)
         assert quality_warning(config, 2, rounds) is None
     assert "20 rounds an epoch at 16 partitions" in quality_warning(sgd, 16, 10)
     adam = Config(optimizer="adam")
     assert quality_warning(adam, 8, 10) is None                     # measured to hold at 8
     assert "spark_split_batch" in quality_warning(adam.replace(spark_split_batch=False), 8, 10)
+    assert "row ownership" in quality_warning(adam.replace(spark_merge="own"), 32, 1)
     with pytest.raises(ValueError, match="spark_merge='avg' is out of range"):
         Config(spark_merge="avg")
     with pytest.raises(ValueError, match="spark_moment_merge"):
