@@ -274,7 +274,7 @@ class Config:
         need(self.spark_merge in SPARK_MERGES, "spark_merge", f"one of {SPARK_MERGES}")
         need(self.spark_moment_merge in SPARK_MOMENT_MERGES, "spark_moment_merge",
              f"one of {SPARK_MOMENT_MERGES}")
-        if self.spark_merge == "own" and (self.hs or (self.maxn > 0 and self.sg)):
+        if self.spark_merge == "own" and not self.targets_own_their_rows:
             raise ValueError("spark_merge='own' (row ownership) is for negative sampling without "
                              "hs: a Huffman path's rows are shared by many target words; nor for "
                              "skip-gram with subwords, whose targets are the context words")
@@ -299,6 +299,14 @@ class Config:
     def subwords(self) -> bool:
         """True when words have character n-gram rows (maxn > 0)."""
         return self.maxn > 0
+
+    @property
+    def targets_own_their_rows(self) -> bool:
+        """Whether training only some target words moves only those words' output rows,
+        as row ownership (w2v.spark, spark_merge="own") needs: negative sampling alone
+        (a Huffman path's rows serve many words), and not skip-gram with subwords (whose
+        targets are the context words)."""
+        return not self.hs and not (self.subwords and self.sg)
 
     def resolved_padding_idx(self, vocab_size: int) -> int:
         """padding_idx as a row of a vocab_size-row W_in, -1 for none; IndexError if outside."""

@@ -28,7 +28,8 @@ How a run goes (the driver decides, the executors train):
    MLlib's scheme), "sum" of their changes, or "blend" of the two by how often a task
    updates the row (the default); or "own", row ownership: each round in P sub-rounds,
    in each of which a partition trains only the target words it owns (`owned_words`),
-   so that every output row has one writer (the input rows merge by blend). Adam's moments merge by `spark_moment_merge`.
+   so that every output row has one writer (the input rows merge by blend). Adam's
+   moments merge by `spark_moment_merge`.
    Untouched rows keep their values. With subwords only the W_in rows that the words
    and their n-grams reach are broadcast and trained (`reachable_in_rows`: the tasks
    read a subword table renumbered into them); the other bucket rows keep their
@@ -473,7 +474,10 @@ def blend_rows(start: np.ndarray, touched: np.ndarray, sums: np.ndarray,
 
 
 def array_rules(group_size: int, merge: str, moment_merge: str) -> Tuple[str, ...]:
-    """The rule of each array of a group: the table's, then Adam's m and v."""
+    """The rule of each array of a group: the table's, then Adam's m and v. "own" merges
+    by blend: an output row then has one writer, and blend of one row is that row."""
+    if merge == "own":
+        merge = "blend"
     if group_size == 1:
         return (merge,)
     if moment_merge == "max":
@@ -492,7 +496,7 @@ def merge_block(arrays: Sequence[np.ndarray], block: int, touched: np.ndarray,
     rows = np.flatnonzero(mask) + lo
     counts = touched[mask]
     for j, (a, rule) in enumerate(zip(arrays, array_rules(len(arrays), merge, moment_merge))):
-        if rule in ("blend", "own"):     # "own": an output row has one owner, k = 1: exact
+        if rule == "blend":
             a[rows] = blend_rows(a[rows], counts, combined[mask, j], updates[rows], half)
         else:
             a[rows] = merged_rows(a[rows], counts, combined[mask, j], rule)

@@ -122,7 +122,7 @@ class Trainer:
             target_mask = np.ascontiguousarray(owned_targets, dtype=np.uint8)
             if target_mask.shape != (len(model.vocab),) or not target_mask.any():
                 raise ValueError("owned_targets must mark at least one word, one entry per word")
-            if config.hs or (config.subwords and config.sg):
+            if not config.targets_own_their_rows:
                 raise ValueError("owned_targets is for negative sampling (a Huffman path's rows "
                                  "are shared by many words) and not for skip-gram with subwords "
                                  "(its targets are the context words)")
