@@ -20,10 +20,10 @@ OPTIMIZERS = ("adam", "sgd")
 # replace(sg=...) takes the new model's). Chosen on text8like (5 epochs, 2 threads; README
 # "Choosing the defaults"): CBOW sgd alpha 0.075 (34.7% / 0.659 over 3 seeds, against
 # 33.9% / 0.627 at 0.05); skip-gram sgd alpha 0.05 (39.6% / 0.687 against 37.3% / 0.661 at
-# 0.025 and 37.2% / 0.680 at 0.075); hierarchical softmax alone, alpha 0.025 for both
-# models (CBOW: 28.0% / 0.626 over 3 seeds against 25.7% / 0.620 at 0.075; docs/
-# benchmarks.md, "Hierarchical softmax's learning rate").
-MODEL_DEFAULTS = {"alpha": {"cbow": 0.075, "skip-gram": 0.05, "cbow, hs only": 0.025,
+# 0.025 and 37.2% / 0.680 at 0.075); hierarchical softmax alone, alpha 0.03 for CBOW
+# (28.4% / 0.625 over seeds 1-6 against 27.9% / 0.623 at 0.025 and 25.7% / 0.620 at 0.075)
+# and 0.025 for skip-gram (docs/benchmarks.md, "Hierarchical softmax's learning rate").
+MODEL_DEFAULTS = {"alpha": {"cbow": 0.075, "skip-gram": 0.05, "cbow, hs only": 0.03,
                             "skip-gram, hs only": 0.025},
                   "lr": {"cbow": 0.01, "skip-gram": 0.01}}
 
