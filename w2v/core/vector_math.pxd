@@ -28,6 +28,13 @@ cdef inline void prefetch_row(const real* row, int dim) noexcept nogil:
         prefetch(row + i)
 
 
+cdef inline void scale_into(real alpha, const real* x, real* y, int n) noexcept nogil:
+    """y = alpha * x (a plain loop: GCC vectorises it)."""
+    cdef int i
+    for i in range(n):
+        y[i] = alpha * x[i]
+
+
 cdef extern from *:
     """
     /* dot and axpy on float rows, with the whole row in vector registers: GCC vectorises
