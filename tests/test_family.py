@@ -265,6 +265,21 @@ def test_learning_rate_defaults_follow_the_model():
     assert sg_hs.lr == sg.lr                                  # no own value: the model's
 
 
+def test_negative_sampling_exponent_follows_the_model_and_optimizer():
+    from w2v.config import MODEL_DEFAULTS
+    table = MODEL_DEFAULTS["ns_exponent"]
+    assert Config().ns_exponent == Config(optimizer="sgd").ns_exponent == table["cbow"]
+    assert Config(sg=True, optimizer="sgd").ns_exponent == table["skip-gram"]
+    sg_adam = Config(sg=True)                                # adam is the default optimizer
+    assert sg_adam.ns_exponent == table["skip-gram, adam"] != table["skip-gram"]
+    assert sg_adam.replace(optimizer="sgd").ns_exponent == table["skip-gram"]
+    assert Config(sg=True, optimizer="sgd").replace(optimizer="adam").ns_exponent == \
+        table["skip-gram, adam"]
+    assert Config(sg=True, ns_exponent=0.6).replace(optimizer="sgd").ns_exponent == 0.6
+    saved = Config.from_dict(sg_adam.to_dict())              # saved with the model: concrete
+    assert saved.to_dict()["ns_exponent"] == table["skip-gram, adam"]
+
+
 def test_skipgram_shares_negatives_by_default():
     # chosen by measurement (README, "Models"); --no-shared-negatives gives word2vec's loop
     from w2v.cli import build_train_parser, config_from_args

@@ -25,18 +25,25 @@ OPTIMIZERS = ("adam", "sgd")
 # and 0.025 for skip-gram (docs/benchmarks.md, "Hierarchical softmax's learning rate").
 MODEL_DEFAULTS = {"alpha": {"cbow": 0.075, "skip-gram": 0.05, "cbow, hs only": 0.03,
                             "skip-gram, hs only": 0.025},
-                  "lr": {"cbow": 0.01, "skip-gram": 0.01}}
+                  "lr": {"cbow": 0.01, "skip-gram": 0.01},
+                  # 0.5 as fastText (word2vec and gensim: 0.75), but 0.75 for skip-gram with
+                  # Adam: 39.3 / 40.2% against 36.2 / 37.1% at 0.5 (seeds 1-2, WS353 0.657 /
+                  # 0.661 against 0.659 / 0.658), and 1.15x faster (its negatives repeat more
+                  # within a minibatch); skip-gram sgd is level (39.3 / 39.8% against 38.8 /
+                  # 39.9%, WS353 0.681 / 0.667 against 0.683 / 0.691), so it keeps 0.5
+                  "ns_exponent": {"cbow": 0.5, "skip-gram": 0.5, "skip-gram, adam": 0.75}}
 
 
-def model_of(sg, hs, negative, field: str) -> str:
-    """The most specific model MODEL_DEFAULTS[field] has a value for."""
+def model_of(sg, hs, negative, field: str, optimizer: str = "adam") -> str:
+    """The most specific model MODEL_DEFAULTS[field] has a value for: "<model>, hs only"
+    (hierarchical softmax without negatives), then "<model>, <optimizer>", then "<model>"."""
     model = "skip-gram" if sg else "cbow"
     try:
         hs_only = bool(hs) and int(negative) == 0
     except (TypeError, ValueError):       # validate() names the bad value
         hs_only = False
-    return model + ", hs only" if hs_only and model + ", hs only" in MODEL_DEFAULTS[field] \
-        else model
+    specific = ([model + ", hs only"] if hs_only else []) + [f"{model}, {optimizer}"]
+    return next((key for key in specific if key in MODEL_DEFAULTS[field]), model)
 
 
 ENCODING_ERRORS = ("strict", "replace", "ignore")
@@ -89,11 +96,11 @@ class Config:
                                           "for every pair, as word2vec)")
     vector_size: int = _param(100, "dimensions of each word vector")
     window: int = _param(5, "max context words each side; shrunk at random per position")
-    # 0.5 as fastText (word2vec and gensim: 0.75): on text8like, 3 seeds each, sgd
+    # 0.5 as fastText (word2vec and gensim: 0.75) for CBOW: on text8like, 3 seeds each, sgd
     # 34.7% / 0.659 (with alpha 0.075) against 33.9% / 0.627, adam 32.1% / 0.657
-    # against 31.7% / 0.646 (analogy / WS353; see README, Results).
-    ns_exponent: float = _param(0.5, "negatives are drawn from unigram counts ** ns_exponent "
-                                     "(word2vec and gensim: 0.75)")
+    # against 31.7% / 0.646 (analogy / WS353; see README, Results). Skip-gram: MODEL_DEFAULTS.
+    ns_exponent: Optional[float] = _param(None, "negatives are drawn from unigram counts ** "
+                                                "ns_exponent (word2vec and gensim: 0.75)")
     cbow_mean: bool = _param(True, "average the context rows (False: sum them)")
     shrink_windows: bool = _param(True, "draw each position's window size from 1..window, as "
                                         "word2vec does (False: always the full window)")
@@ -184,7 +191,7 @@ class Config:
         self._by_model = tuple(name for name in MODEL_DEFAULTS if getattr(self, name) is None)
         for name in self._by_model:
             setattr(self, name, MODEL_DEFAULTS[name][model_of(self.sg, self.hs, self.negative,
-                                                              name)])
+                                                              name, self.optimizer)])
         # gensim's recipes pass sg=1, hs=0, cbow_mean=1: 0 and 1 mean False and True;
         # NumPy's integers and floats (epochs=np.int64(5)) are numbers like any other
         for f in dataclasses.fields(self):
