@@ -122,6 +122,23 @@ def test_many_outputs_at_once_give_each_outputs_gradient_and_the_summed_loss(n):
     assert np.isfinite(loss)
 
 
+@pytest.mark.parametrize("dim", [0, 1, 7, 16, 17, 100, 300])
+def test_sgd_output_step_moves_the_row_after_using_it_for_the_hidden_gradient(dim):
+    # vector_math.output_step (one pass over the row) against float64 NumPy: hidden_grad
+    # gets the row as it was before the row moves
+    rng = np.random.default_rng(dim)
+    row, hidden_grad, hidden = (rng.normal(0, 1, dim).astype(np.float32) for _ in range(3))
+    score, step = np.float32(-0.37), np.float32(0.0125)
+    expected_grad = hidden_grad.astype(np.float64) + score * row.astype(np.float64)
+    expected_row = row.astype(np.float64) + step * hidden.astype(np.float64)
+    _kernels.py_output_step(score, row, hidden_grad, step, hidden)
+    np.testing.assert_allclose(hidden_grad, expected_grad, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(row, expected_row, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="same length"):
+        _kernels.py_output_step(score, row, hidden_grad[:-1] if dim else np.ones(1, np.float32),
+                                step, hidden)
+
+
 def test_many_outputs_at_once_keep_a_nan_score_visible():
     z = np.array([0.5, np.nan, -1.0], dtype=np.float32)
     grads, loss = _kernels.py_logistic_grads(z)

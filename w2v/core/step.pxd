@@ -24,7 +24,7 @@ from w2v.core.losses cimport (example_loss, output_dscore, output_dscores, signe
                               signed_score)
 from w2v.core.optimizers cimport update_input_rows, update_output_row
 from w2v.core.structs cimport NS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
-from w2v.core.vector_math cimport axpy, dot, output_grads
+from w2v.core.vector_math cimport axpy, dot, output_grads, output_step
 
 
 cdef inline bint outputs_distinct(const WorkerScratch* w) noexcept nogil:
@@ -73,8 +73,12 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
             w.scores[o] = output_dscore(w.scores[o], w.out_labels[o], &loss)
         for o in range(w.n_outputs):
             out_row = output_row(m, w, w.out_tables[o], w.out_rows[o])
-            axpy(w.scores[o], out_row, w.hidden_grad, dim)   # before the row moves
-            update_output_row(m, w, w.out_tables[o], w.out_rows[o], w.scores[o], w.hidden, lr)
+            if m.optimizer == OPT_SGD:   # both in one pass over the row (vector_math)
+                output_step(w.scores[o], out_row, w.hidden_grad, -lr * w.scores[o], w.hidden,
+                            dim)
+            else:
+                axpy(w.scores[o], out_row, w.hidden_grad, dim)
+                update_output_row(m, w, w.out_tables[o], w.out_rows[o], w.scores[o], w.hidden, lr)
     elif batched:
         # Several hidden vectors (skip-gram), every output a different row (or Adam): the
         # same reasoning for the outputs x groups scores, all computed first, then their

@@ -43,7 +43,7 @@ from w2v.core.step cimport train_example
 from w2v.core.structs cimport (HS_TABLE, IN_TABLE, N_TABLES, NS_TABLE, OPT_ADAM, OPT_SGD,
                                W2V_DEBUG_CHECKS, AliasEntry, ChunkResult, ExampleLoss,
                                ModelArrays, SparseGrad, WorkerScratch, real)
-from w2v.core.vector_math cimport exp_nonpositive
+from w2v.core.vector_math cimport exp_nonpositive, output_step
 
 DEBUG_CHECKS = bool(W2V_DEBUG_CHECKS)
 # SGD: rows of W_hs (the inner nodes nearest the Huffman root) each thread keeps its own
@@ -914,6 +914,16 @@ def py_merge_hot_row(float[::1] shared not None, float[::1] copy not None,
     if not shared.shape[0] == copy.shape[0] == base.shape[0]:
         raise ValueError("the three rows must have the same length")
     merge_hot_row(&shared[0], &copy[0], &base[0], <int>shared.shape[0])
+
+
+def py_output_step(float score, float[::1] row not None, float[::1] hidden_grad not None,
+                   float step, const float[::1] hidden not None):
+    """SGD's one-pass update of an output row (vector_math.output_step), in place:
+    hidden_grad += score * row (the row as it was), then row += step * hidden."""
+    if not row.shape[0] == hidden_grad.shape[0] == hidden.shape[0]:
+        raise ValueError("row, hidden_grad and hidden must have the same length")
+    if row.shape[0]:
+        output_step(score, &row[0], &hidden_grad[0], step, &hidden[0], <int>row.shape[0])
 
 
 def py_loss_and_dscore(float score, bint positive):

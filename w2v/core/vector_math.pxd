@@ -72,6 +72,22 @@ cdef extern from *:
                                                   _mm512_maskz_loadu_ps(lanes, y + i)));
         }
     }
+    /* One output row r with d loss / d score s and one hidden vector h, SGD: hidden_grad
+       += s r with r as it was, then r += step h (step = -lr s). One pass: each block of
+       r loaded once, both FMAs as axpy's, so the same results as axpy(s, r, hidden_grad)
+       then axpy(step, h, r). */
+    static inline void w2v_output_step(float s, float* r, float* hidden_grad, float step,
+                                       const float* h, int dim) {
+        const __m512 sv = _mm512_set1_ps(s), stepv = _mm512_set1_ps(step);
+        for (int i = 0; i < dim; i += 16) {
+            const __mmask16 lanes = w2v_tail_mask(dim - i);
+            const __m512 row = _mm512_maskz_loadu_ps(lanes, r + i);
+            _mm512_mask_storeu_ps(hidden_grad + i, lanes,
+                                  _mm512_fmadd_ps(sv, row, _mm512_maskz_loadu_ps(lanes, hidden_grad + i)));
+            _mm512_mask_storeu_ps(r + i, lanes,
+                                  _mm512_fmadd_ps(stepv, _mm512_maskz_loadu_ps(lanes, h + i), row));
+        }
+    }
     /* One output row r scored against G hidden vectors h_g (rows of h, dim apart) with
        d loss / d score s_g: hidden_grad_g += s_g r for every g, and delta = sum_g s_g h_g.
        One pass over r, delta summed in a register: each block of r is loaded once and
@@ -193,6 +209,23 @@ cdef extern from *:
                                                 _mm256_maskload_ps(y + i, lanes)));
         }
     }
+    static inline void w2v_output_step(float s, float* r, float* hidden_grad, float step,
+                                       const float* h, int dim) {
+        const __m256 sv = _mm256_set1_ps(s), stepv = _mm256_set1_ps(step);
+        int i = 0;
+        for (; i + 8 <= dim; i += 8) {
+            const __m256 row = _mm256_loadu_ps(r + i);
+            _mm256_storeu_ps(hidden_grad + i, _mm256_fmadd_ps(sv, row, _mm256_loadu_ps(hidden_grad + i)));
+            _mm256_storeu_ps(r + i, _mm256_fmadd_ps(stepv, _mm256_loadu_ps(h + i), row));
+        }
+        if (i < dim) {
+            const __m256i lanes = w2v_tail_mask(dim - i);
+            const __m256 row = _mm256_maskload_ps(r + i, lanes);
+            _mm256_maskstore_ps(hidden_grad + i, lanes,
+                                _mm256_fmadd_ps(sv, row, _mm256_maskload_ps(hidden_grad + i, lanes)));
+            _mm256_maskstore_ps(r + i, lanes, _mm256_fmadd_ps(stepv, _mm256_maskload_ps(h + i, lanes), row));
+        }
+    }
     static inline void w2v_output_grads(const float* r, const float* s, int groups,
                                         const float* h, float* hidden_grad, float* delta,
                                         int dim) {
@@ -282,6 +315,11 @@ cdef extern from *:
             for (int i = 0; i < dim; i++) out[i] += r[i];
         }
     }
+    static inline void w2v_output_step(float s, float* r, float* hidden_grad, float step,
+                                       const float* h, int dim) {
+        w2v_axpy(s, r, hidden_grad, dim);
+        w2v_axpy(step, h, r, dim);
+    }
     static inline void w2v_output_grads(const float* r, const float* s, int groups,
                                         const float* h, float* hidden_grad, float* delta,
                                         int dim) {
@@ -305,6 +343,9 @@ cdef extern from *:
     void output_grads "w2v_output_grads"(const real* row, const real* scores, int groups,
                                          const real* hidden, real* hidden_grad, real* delta,
                                          int dim) noexcept nogil
+    # SGD on one output row: hidden_grad += s * row, then row += step * hidden
+    void output_step "w2v_output_step"(real s, real* row, real* hidden_grad, real step,
+                                       const real* hidden, int dim) noexcept nogil
 
 
 cdef extern from *:
