@@ -22,9 +22,10 @@ from w2v.core.hot_rows cimport output_row
 from w2v.core.inputs cimport hidden_of_group
 from w2v.core.losses cimport (example_loss, output_dscore, output_dscores, signed_dscore,
                               signed_score)
-from w2v.core.optimizers cimport update_input_rows, update_output_row
+from w2v.core.optimizers cimport (update_input_rows, update_output_row,
+                                  update_output_row_after_hidden_grad)
 from w2v.core.structs cimport NS_TABLE, OPT_SGD, ExampleLoss, ModelArrays, WorkerScratch, real
-from w2v.core.vector_math cimport axpy, dot, output_grads, output_step
+from w2v.core.vector_math cimport dot, output_grads
 
 
 cdef inline bint outputs_distinct(const WorkerScratch* w) noexcept nogil:
@@ -72,13 +73,10 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
         for o in range(w.n_outputs):
             w.scores[o] = output_dscore(w.scores[o], w.out_labels[o], &loss)
         for o in range(w.n_outputs):
-            out_row = output_row(m, w, w.out_tables[o], w.out_rows[o])
-            if m.optimizer == OPT_SGD:   # both in one pass over the row (vector_math)
-                output_step(w.scores[o], out_row, w.hidden_grad, -lr * w.scores[o], w.hidden,
-                            dim)
-            else:
-                axpy(w.scores[o], out_row, w.hidden_grad, dim)
-                update_output_row(m, w, w.out_tables[o], w.out_rows[o], w.scores[o], w.hidden, lr)
+            update_output_row_after_hidden_grad(
+                m, w, w.out_tables[o], w.out_rows[o],
+                output_row(m, w, w.out_tables[o], w.out_rows[o]), w.scores[o], w.hidden,
+                w.hidden_grad, lr)
     elif batched:
         # Several hidden vectors (skip-gram), every output a different row (or Adam): the
         # same reasoning for the outputs x groups scores, all computed first, then their
@@ -106,8 +104,8 @@ cdef inline double train_example(const ModelArrays* m, WorkerScratch* w, real lr
         for o in range(w.n_outputs):
             out_row = output_row(m, w, w.out_tables[o], w.out_rows[o])
             dscore = output_dscore(dot(w.hidden, out_row, dim), w.out_labels[o], &loss)
-            axpy(dscore, out_row, w.hidden_grad, dim)        # before the row moves
-            update_output_row(m, w, w.out_tables[o], w.out_rows[o], dscore, w.hidden, lr)
+            update_output_row_after_hidden_grad(m, w, w.out_tables[o], w.out_rows[o], out_row,
+                                                dscore, w.hidden, w.hidden_grad, lr)
     else:
         # several groups and a row among the outputs twice (SGD): each output scored
         # against the rows as the outputs before it left them
